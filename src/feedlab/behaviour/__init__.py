@@ -1,0 +1,1 @@
+"""How simulated people act: open the app, answer impressions, post, and change over time."""

@@ -1,0 +1,226 @@
+"""How a person answers each impression of their feed, from their true state.
+
+A session scrolls the feed top-down. At every slot the person may click, like, share, reply,
+hide or follow, dwells for a heavy-tailed time (Weibull with shape < 1; Liu, White & Dumais 2010),
+and decides whether to keep scrolling. Probabilities are logistic in what the literature finds
+drives engagement:
+
+* interest match (the person's topic affinity to the post's topic mix);
+* agreement with the post's leaning, and its reverse for hiding;
+* outrage x susceptibility, i.e. moral-emotional arousal (Brady et al. 2017: +20% diffusion per
+  moral-emotional word), including angry replies and hate-shares of the other side
+  (Rathje, Van Bavel & van der Linden 2021: out-group animosity drives engagement);
+* novelty x novelty seeking, which is why false news spreads (Vosoughi et al. 2018);
+* credulity x falsity: credulous people share false posts, discerning ones hold back
+  (Pennycook & Rand 2019);
+* quality.
+
+Scrolling goes on while items are rewarding and stops with boredom or once the day's time budget
+is spent, unless the checking habit is strong - so feeds that arouse keep people longer.
+
+Every die is a counter-based uniform keyed by (person, slot, channel): person ``i`` meets the same
+dice at slot ``j`` under every ranking policy (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import Field
+
+from feedlab.core.arrays import BoolArray, FloatArray, IntArray
+from feedlab.core.params import Params
+from feedlab.core.random import PEOPLE_CHOICE, Streams
+from feedlab.world.people import People
+from feedlab.world.posts import Posts
+
+ACTIONS = ("click", "like", "share", "reply", "hide", "follow")
+"""Discrete responses to an impression, in the order of :class:`Responses` fields."""
+
+_CHANNELS = 9  # six actions, dwell, reading time, stop
+_WEIBULL_SHAPE = 0.7
+_WEIBULL_MEAN = 1.2658  # Gamma(1 + 1/0.7): divides a unit-scale Weibull to mean 1
+
+
+class ChoiceParams(Params):
+    """Coefficients of the response model (log-odds unless stated).
+
+    Attributes:
+        click_base: intercept of clicking through.
+        like_base: intercept of liking.
+        share_base: intercept of sharing.
+        reply_base: intercept of replying.
+        hide_base: intercept of hiding ("show less").
+        follow_base: intercept of following the author.
+        interest_weight: effect of interest match on click, like, share and follow.
+        agreement_weight: effect of agreement on like, share and follow.
+        arousal_weight: effect of outrage x susceptibility on click, share and reply.
+        hostility_weight: extra effect of arousal from the other side on replies and shares.
+        novelty_weight: effect of novelty x novelty seeking on click and share.
+        quality_weight: effect of quality on click and like.
+        credulity_weight: effect of (credulity - 0.3) on sharing a false post.
+        disagreement_hide: effect of disagreement on hiding, damped by susceptibility.
+        dwell_seconds: median-ish seconds on an impression with no match.
+        read_seconds: typical seconds spent on a clicked post.
+        stop_base: intercept of ending the session after an impression.
+        stop_value: how much a rewarding impression lowers the chance to stop.
+        stop_over_budget: how much time past the day's budget raises it (x (1 - habit)).
+        stop_habit: how much habit lowers it.
+    """
+
+    click_base: float = -2.4
+    like_base: float = -2.6
+    share_base: float = -4.6
+    reply_base: float = -5.0
+    hide_base: float = -4.8
+    follow_base: float = -6.5
+    interest_weight: float = Field(2.0, ge=0)
+    agreement_weight: float = Field(1.2, ge=0)
+    arousal_weight: float = Field(1.6, ge=0)
+    hostility_weight: float = Field(1.2, ge=0)
+    novelty_weight: float = Field(1.0, ge=0)
+    quality_weight: float = Field(0.8, ge=0)
+    credulity_weight: float = Field(2.0, ge=0)
+    disagreement_hide: float = Field(1.8, ge=0)
+    dwell_seconds: float = Field(6.0, gt=0)
+    read_seconds: float = Field(45.0, gt=0)
+    stop_base: float = -2.3
+    stop_value: float = Field(1.6, ge=0)
+    stop_over_budget: float = Field(2.5, ge=0)
+    stop_habit: float = Field(1.2, ge=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Responses:
+    """What each person in a batch of sessions did with each slot of their feed.
+
+    All arrays have shape ``(n_sessions, feed_size)``; unseen and padded slots are False / 0.
+    """
+
+    seen: BoolArray
+    click: BoolArray
+    like: BoolArray
+    share: BoolArray
+    reply: BoolArray
+    hide: BoolArray
+    follow: BoolArray
+    dwell_seconds: FloatArray  # seconds on the impression, including reading after a click
+
+    def action(self, name: str) -> BoolArray:
+        """The array of one of :data:`ACTIONS`."""
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
+
+
+def interest_match(
+    interest: FloatArray, posts: Posts, persons: IntArray, slots: IntArray
+) -> FloatArray:
+    """True interest match in [0, 1] of each (person, post) pair, shape of ``slots``."""
+    rows = persons.reshape(persons.shape + (1,) * (slots.ndim - persons.ndim))
+    rows = np.broadcast_to(rows, slots.shape)
+    weight = posts.topic_weight[slots]
+    return (
+        weight * interest[rows, posts.topic_a[slots]]
+        + (1 - weight) * interest[rows, posts.topic_b[slots]]
+    ).astype(np.float32)
+
+
+def respond(
+    people: People,
+    posts: Posts,
+    persons: IntArray,
+    feed: IntArray,
+    params: ChoiceParams,
+    streams: Streams,
+    tick: int,
+) -> Responses:
+    """Answer every impression of a batch of feeds.
+
+    Args:
+        people: true state of everyone.
+        posts: the live posts (ground truth).
+        persons: who is in session, shape ``(n_sessions,)``.
+        feed: post slots shown, shape ``(n_sessions, feed_size)``, ``-1`` = empty slot.
+        params: response coefficients.
+        streams: random streams.
+        tick: current tick.
+
+    Returns:
+        The :class:`Responses` of the batch.
+    """
+    k = feed.shape[1]
+    valid = feed >= 0
+    slot = np.where(valid, feed, 0)
+    col = persons[:, None]
+
+    m = interest_match(people.interest, posts, persons, slot)
+    x = people.leaning[col]
+    y = posts.leaning[slot]
+    agree = (1.0 - np.abs(x - y)).astype(np.float32)  # in [-1, 1]
+    cross = (x >= 0) != (y >= 0)
+    arousal = posts.outrage[slot] * people.outrage_susceptibility[col]
+    hostile = arousal * cross
+    novelty = posts.novelty[slot] * people.novelty_seeking[col]
+    quality = posts.quality[slot]
+    falsity = posts.is_false[slot] * (people.credulity[col] - 0.3)
+
+    p = params
+    u = streams.uniform(
+        PEOPLE_CHOICE, tick, col[:, :, None], np.arange(k)[None, :, None], np.arange(_CHANNELS)
+    ).astype(np.float32)
+
+    logits = (
+        p.click_base + p.interest_weight * m + p.arousal_weight * arousal
+        + p.novelty_weight * novelty + p.quality_weight * quality,
+        p.like_base + p.interest_weight * m + p.agreement_weight * agree
+        + 0.5 * p.arousal_weight * (arousal - hostile) + p.quality_weight * quality,
+        p.share_base + 0.7 * p.interest_weight * m + p.agreement_weight * agree
+        + p.arousal_weight * arousal + p.hostility_weight * hostile
+        + p.novelty_weight * novelty + p.credulity_weight * falsity,
+        p.reply_base + 0.3 * p.interest_weight * m + p.arousal_weight * arousal
+        + 1.5 * p.hostility_weight * hostile,
+        p.hide_base + p.disagreement_hide * np.maximum(-agree, 0) * (1 - arousal)
+        + (1.0 - m) + (1.0 - quality),
+        p.follow_base + p.interest_weight * m + p.agreement_weight * agree,
+    )  # fmt: skip
+    acts = [u[:, :, c] < _sigmoid(logit.astype(np.float32)) for c, logit in enumerate(logits)]
+    click = acts[0]
+
+    def weibull(v: FloatArray) -> FloatArray:
+        return np.power(-np.log1p(-v), 1.0 / _WEIBULL_SHAPE) / _WEIBULL_MEAN
+
+    glance = p.dwell_seconds * np.exp(0.9 * m + 0.9 * arousal + 0.4 * quality) * weibull(u[:, :, 6])
+    read = p.read_seconds * np.exp(0.8 * quality + 0.5 * m) * weibull(u[:, :, 7])
+    dwell = (glance + click * read).astype(np.float32)
+
+    value = m + 0.6 * arousal + 0.5 * novelty + 0.3 * quality
+    habit = people.habit[col]
+    budget = people.time_budget_min[col]
+    minutes_before = people.minutes_today[col] + (np.cumsum(dwell, axis=1) - dwell) / 60.0
+    over = np.maximum(0.0, minutes_before / budget - 1.0)
+    stop_logit = (
+        p.stop_base
+        - p.stop_value * (value - 0.8)
+        + p.stop_over_budget * over * (1 - habit)
+        - p.stop_habit * habit
+        + 1.5 * acts[4]
+    )
+    stop = (u[:, :, 8] < _sigmoid(stop_logit.astype(np.float32))) | ~valid
+    # Slot j is seen if the person did not stop at any earlier slot and the slot holds a post.
+    stopped_before = np.cumsum(stop, axis=1) - stop
+    seen = (stopped_before == 0) & valid
+    seen[:, 0] &= valid[:, 0]
+    return Responses(
+        seen=seen,
+        click=click & seen,
+        like=acts[1] & seen,
+        share=acts[2] & seen,
+        reply=acts[3] & seen,
+        hide=acts[4] & seen,
+        follow=acts[5] & seen,
+        dwell_seconds=np.where(seen, dwell, 0.0).astype(np.float32),
+    )

@@ -1,0 +1,25 @@
+"""All behaviour parameters in one group, as the experiment config names them."""
+
+from __future__ import annotations
+
+from feedlab.behaviour.choice import ChoiceParams
+from feedlab.behaviour.creation import CreationParams
+from feedlab.behaviour.drift import DriftParams
+from feedlab.behaviour.sessions import SessionParams
+from feedlab.core.params import Params
+
+
+class BehaviourParams(Params):
+    """How simulated people act and change.
+
+    Attributes:
+        sessions: when people open the app.
+        choice: how they answer impressions.
+        creation: what they post.
+        drift: how they change.
+    """
+
+    sessions: SessionParams = SessionParams()
+    choice: ChoiceParams = ChoiceParams()
+    creation: CreationParams = CreationParams()
+    drift: DriftParams = DriftParams()

@@ -1,0 +1,1 @@
+"""The ``feedlab`` command line: parse, hand to ``experiments``, print."""

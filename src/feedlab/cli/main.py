@@ -1,0 +1,189 @@
+"""``feedlab`` commands: ``run`` an experiment and list built-in ``scenarios``.
+
+Bad input of any kind ends in one paragraph naming the field, what is allowed and (where it
+helps) a did-you-mean, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from feedlab.core.errors import SimError
+from feedlab.experiments.config import (
+    DEFAULT_SCENARIO,
+    ExperimentConfig,
+    load_config,
+    scenario_names,
+    scenario_text,
+)
+from feedlab.experiments.runner import run_experiment
+
+app = typer.Typer(
+    name="feedlab",
+    help="A laboratory for the attention economy: simulate a platform and what it does to people.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(error: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str, typer.Argument(help="Built-in scenario name or path to a TOML file.")
+    ] = DEFAULT_SCENARIO,
+    people: Annotated[
+        int | None, typer.Option("--people", help="Number of people (world.n_people).")
+    ] = None,
+    days: Annotated[int | None, typer.Option("--days", help="Simulated days (days).")] = None,
+    seeds: Annotated[
+        int | None, typer.Option("--seeds", help="Replicates per arm (seeds).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run folder to create (default: ./runs/<name>-<time>-<hash>)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override any config key: dotted.key=value (repeatable)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
+    ] = None,
+) -> None:
+    """Run an experiment and print each arm's difference to the baseline with 95% CIs."""
+    overrides = list(set_ or [])
+    for key, value in (("world.n_people", people), ("days", days), ("seeds", seeds)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    try:
+        config = load_config(scenario, overrides)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("person-days"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=False,
+        ) as bar:
+            n_cells = len(config.arms) * config.seeds
+            task = bar.add_task(
+                f"{config.name}: {len(config.arms)} arms × {config.seeds} seeds × {config.days} days",
+                total=n_cells * config.days * config.world.n_people,
+            )
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done * config.world.n_people)
+
+            result = run_experiment(config, out=out, workers=workers, progress=progress)
+    except SimError as error:
+        raise _fail(error) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: nothing was written.")
+        raise typer.Exit(code=130) from None
+    print_summary(config, result.comparison)
+    out_console.print(
+        f"\n{len(config.arms)} arms × {config.seeds} seeds × {config.days} days × "
+        f"{config.world.n_people:,} people in {result.wall_seconds:.1f} s"
+    )
+    out_console.print(f"results: {result.run_dir}  (metrics.parquet, report.html, config.toml)")
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return (
+        "—"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{digits}g}"
+    )
+
+
+def print_summary(config: ExperimentConfig, comparison: pl.DataFrame) -> None:
+    """Print one row per metric: baseline mean, and each arm's mean and difference with CI."""
+    baseline = config.baseline_arm
+    arms = [arm.name for arm in config.arms]
+    table = Table(
+        title=f"{config.name}: difference to {baseline!r}, 95% CI over {config.seeds} seeds"
+    )
+    table.add_column("metric")
+    table.add_column(baseline, justify="right")
+    for arm in arms:
+        if arm != baseline:
+            table.add_column(arm, justify="right")
+            table.add_column(f"Δ {arm} [95% CI]", justify="right")
+    by = {(r["arm"], r["metric"]): r for r in comparison.iter_rows(named=True)}
+    for metric in comparison["metric"].unique(maintain_order=True):
+        cells = [metric, _fmt(by[(baseline, metric)]["mean"])]
+        for arm in arms:
+            if arm == baseline:
+                continue
+            r = by[(arm, metric)]
+            mark = "*" if r["distinguishable"] else " "
+            ci = f"[{_fmt(r['diff_ci_low'], 3)}, {_fmt(r['diff_ci_high'], 3)}]"
+            cells += [_fmt(r["mean"]), f"{_fmt(r['diff'], 3)} {ci}{mark}"]
+        table.add_row(*cells)
+    out_console.print(table)
+    out_console.print("* the 95% interval of the paired difference excludes 0.")
+
+
+@app.command()
+def scenarios(
+    show: Annotated[str | None, typer.Option("--show", help="Print one scenario's TOML.")] = None,
+) -> None:
+    """List the built-in scenarios (or print one with --show)."""
+    try:
+        if show:
+            out_console.print(scenario_text(show), highlight=False, markup=False)
+            return
+        table = Table(title="built-in scenarios")
+        table.add_column("name")
+        table.add_column("people", justify="right")
+        table.add_column("days", justify="right")
+        table.add_column("arms")
+        table.add_column("description")
+        for name in scenario_names():
+            config = load_config(name)
+            table.add_row(
+                name,
+                f"{config.world.n_people:,}",
+                str(config.days),
+                ", ".join(a.name for a in config.arms),
+                config.description,
+            )
+        out_console.print(table)
+    except SimError as error:
+        raise _fail(error) from None
+
+
+def main() -> None:
+    """Entry point of the ``feedlab`` script."""
+    try:
+        app()
+    except SimError as error:  # pragma: no cover - commands catch their own
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(2)

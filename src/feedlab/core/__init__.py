@@ -1,0 +1,1 @@
+"""Foundations shared by every layer: array aliases, errors, random streams and registries."""

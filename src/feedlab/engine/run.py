@@ -1,0 +1,71 @@
+"""Runs: one (arm, seed) cell for a number of days, in this process or across workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from feedlab.behaviour.params import BehaviourParams
+from feedlab.core.random import Streams
+from feedlab.engine.step import Setup, homogenization_pairs, start, step
+from feedlab.platform.rankers.base import Ranker
+from feedlab.platform.state import PlatformParams
+from feedlab.world.world import WorldParams
+
+MetricRow = tuple[str, int, int, str, float]
+"""(arm, seed, day, metric, value): one row of the long metrics table."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One arm under one seed: everything a worker needs, picklable.
+
+    Attributes:
+        arm: the arm's name.
+        seed: the replicate's root seed (arms of one seed share it: common random numbers).
+        replicate: index of the seed within the experiment.
+        days: days to simulate.
+        world: world parameters.
+        behaviour: behaviour parameters.
+        platform: the arm's platform parameters.
+        ranker: the arm's ranker.
+    """
+
+    arm: str
+    seed: int
+    replicate: int
+    days: int
+    world: WorldParams
+    behaviour: BehaviourParams
+    platform: PlatformParams
+    ranker: Ranker
+
+
+def run_cell(cell: Cell, on_day: Callable[[int], None] | None = None) -> list[MetricRow]:
+    """Simulate one cell and return its daily metric rows.
+
+    Args:
+        cell: what to simulate.
+        on_day: called with the finished day's number (1-based) after each day, for progress.
+    """
+    streams = Streams(root_seed=cell.seed, replicate=0)
+    setup = Setup(
+        world=cell.world,
+        behaviour=cell.behaviour,
+        platform=cell.platform,
+        ranker=cell.ranker,
+        streams=streams,
+        pairs=homogenization_pairs(cell.world.n_people, streams),
+    )
+    state = start(setup)
+    rows: list[MetricRow] = []
+    total = cell.days * state.world.clock.ticks_per_day
+    day = 0
+    while state.tick < total:
+        values = step(state, setup)
+        if values is not None:
+            day += 1
+            rows.extend((cell.arm, cell.seed, day, name, float(v)) for name, v in values.items())
+            if on_day is not None:
+                on_day(day)
+    return rows

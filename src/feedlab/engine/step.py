@@ -1,0 +1,189 @@
+"""One tick of the simulation, as an explicit pipeline over struct-of-arrays state.
+
+1. People write new posts; the platform indexes them and fans them out to followers.
+2. Who opens the app is drawn from habit, time of day and the day's budget.
+3. The platform sources candidates for every open session, predicts every action, ranks.
+4. People answer each impression from their true state.
+5. Shares become reshares (cascades grow), likes reward authors, follows are queued.
+6. The platform logs only what it can see and its digital model learns.
+7. Opinions, affect, habit, well-being and tastes drift.
+8. The day's metric tally is updated; at midnight it is closed into one row per metric.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from feedlab.behaviour.choice import respond
+from feedlab.behaviour.creation import draw_posts
+from feedlab.behaviour.drift import drift
+from feedlab.behaviour.params import BehaviourParams
+from feedlab.behaviour.sessions import open_app
+from feedlab.behaviour.social import social_effects
+from feedlab.core.arrays import IntArray
+from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, Streams
+from feedlab.metrics.daily import (
+    DayTally,
+    close_day,
+    tally_closed_cascades,
+    tally_posts,
+    tally_sessions,
+)
+from feedlab.platform.estimator import p_engage
+from feedlab.platform.observe import observe_follows, observe_impressions, observe_posts
+from feedlab.platform.rankers.base import Ranker
+from feedlab.platform.state import (
+    PlatformParams,
+    PlatformState,
+    end_day,
+    ingest_posts,
+    init_platform,
+    learn_from_log,
+    refresh,
+    serve,
+)
+from feedlab.world.graph import add_follows
+from feedlab.world.world import World, WorldParams, init_world
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """Everything fixed for one run: parameters, the ranker and the streams."""
+
+    world: WorldParams
+    behaviour: BehaviourParams
+    platform: PlatformParams
+    ranker: Ranker
+    streams: Streams
+    pairs: IntArray  # (n_pairs, 2) fixed random pairs of people for homogenization
+
+
+@dataclass
+class SimState:
+    """The state carried from tick to tick."""
+
+    world: World
+    platform: PlatformState
+    tick: int
+    tally: DayTally
+    follow_src: list[IntArray] = field(default_factory=list)
+    follow_dst: list[IntArray] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, stage: str, since: float) -> float:
+        """Add the time since ``since`` to ``stage``'s total; return the current time."""
+        now = time.perf_counter()
+        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + now - since
+        return now
+
+
+def homogenization_pairs(n_people: int, streams: Streams, n_pairs: int = 2000) -> IntArray:
+    """Fixed random pairs of distinct people, the same under every arm."""
+    rng = streams.rng(METRICS_SAMPLE, 0)
+    a = rng.integers(0, n_people, n_pairs)
+    b = (a + rng.integers(1, n_people, n_pairs)) % n_people
+    return np.stack([a, b], axis=1).astype(np.int64)
+
+
+def start(setup: Setup) -> SimState:
+    """The state at tick 0: a fresh society and a platform that knows nothing."""
+    world = init_world(setup.world, setup.streams)
+    platform = init_platform(
+        world.n_people,
+        setup.world.n_topics,
+        world.posts.capacity,
+        observe_follows(world.graph),
+        setup.platform,
+    )
+    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup))
+
+
+def _new_tally(setup: Setup) -> DayTally:
+    return DayTally(n_people=setup.world.n_people, n_topics=setup.world.n_topics)
+
+
+def step(state: SimState, setup: Setup) -> dict[str, float] | None:
+    """Advance ``state`` by one tick (in place); return the day's metrics at midnight."""
+    world, t, streams = state.world, state.tick, setup.streams
+    clock = world.clock
+    hour = clock.hour(t)
+    lifetime = clock.ticks(setup.world.posts.lifetime_hours)
+    threshold = setup.world.posts.outrage_threshold
+    people, posts = world.people, world.posts
+    view = observe_posts(posts)
+    b = setup.behaviour
+
+    clock0 = time.perf_counter()
+    # 1. new posts
+    fields = draw_posts(
+        people, b.creation, setup.world.posts.false_rate, setup.world.posts.slant_noise,
+        hour, clock.tick_hours, streams, t,
+    )  # fmt: skip
+    new_ids = posts.append(t, lifetime, **fields)
+    ingest_posts(state.platform, view, new_ids)
+    tally_posts(state.tally, posts, posts.slots_of(new_ids), threshold)
+    clock0 = state.lap("posts", clock0)
+
+    # 2. sessions
+    persons = np.flatnonzero(open_app(people, b.sessions, hour, clock.tick_hours, streams, t))
+    clock0 = state.lap("sessions", clock0)
+
+    # 3. feeds
+    refresh(state.platform, view, setup.platform, t, lifetime)
+    served = serve(
+        state.platform, view, persons, setup.ranker, setup.platform,
+        streams.rng(PLATFORM_RANK, t), t, lifetime,
+    )  # fmt: skip
+    clock0 = state.lap("feeds", clock0)
+
+    # 4. responses
+    responses = respond(people, posts, persons, served.slots, b.choice, streams, t)
+    clock0 = state.lap("responses", clock0)
+
+    # 5. social consequences
+    effects = social_effects(posts, persons, served.slots, responses, world.n_people)
+    reshare_ids = posts.append(t, lifetime, **effects.reshares)
+    state.follow_src.append(effects.follow_src)
+    state.follow_dst.append(effects.follow_dst)
+    clock0 = state.lap("social", clock0)
+
+    # 6. the platform logs and learns
+    log = observe_impressions(t, persons, served.post_ids, responses)
+    learn_from_log(state.platform, log, served, view, setup.platform, hour, clock.ticks_per_day)
+    ingest_posts(state.platform, view, reshare_ids)
+    clock0 = state.lap("learning", clock0)
+
+    # 7. people drift
+    engaged = responses.click | responses.like | responses.share | responses.reply
+    people = drift(
+        people, posts, persons, served.slots, responses.seen, engaged,
+        responses.dwell_seconds, effects.approval, b.drift, clock.ticks_per_day,
+    )  # fmt: skip
+    clock0 = state.lap("drift", clock0)
+
+    # 8. metrics
+    tally_sessions(
+        state.tally, people, posts, persons, served.slots, responses.seen, engaged,
+        responses.dwell_seconds, p_engage(served.predictions), threshold,
+        streams.rng(METRICS_SAMPLE, t + 1),
+    )  # fmt: skip
+    tally_closed_cascades(state.tally, posts, t, lifetime)
+
+    row = None
+    if clock.is_day_end(t):
+        row = close_day(state.tally, people, state.platform.model, setup.pairs)
+        state.tally = _new_tally(setup)
+        people = people.start_day()
+        graph = add_follows(
+            world.graph, np.concatenate(state.follow_src), np.concatenate(state.follow_dst)
+        )
+        state.follow_src, state.follow_dst = [], []
+        end_day(state.platform, observe_follows(graph), setup.platform)
+        world = replace(world, graph=graph)
+    state.lap("metrics", clock0)
+    state.world = replace(world, people=people)
+    state.tick = t + 1
+    return row

@@ -1,0 +1,1 @@
+"""Experiments: configs, replicate plans and the statistical comparison of arms."""

@@ -1,0 +1,81 @@
+"""Every daily metric: its name, unit, how runs are summarized, and its definition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """Documentation of one metric column.
+
+    Attributes:
+        name: the value of the ``metric`` column.
+        unit: unit of ``value``.
+        summary: how a run is reduced to one number: mean over days (flows) or the final day
+            (states).
+        definition: one-line definition.
+    """
+
+    name: str
+    unit: str
+    summary: Literal["mean", "final"]
+    definition: str
+
+
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("time_spent_min", "minutes/person/day", "mean",
+               "Mean minutes per person (everyone, active or not) spent scrolling that day."),
+    MetricSpec("sessions_per_person", "sessions/person/day", "mean",
+               "Mean number of app opens per person that day."),
+    MetricSpec("dau_share", "share", "mean",
+               "Share of people who opened the app at least once that day."),
+    MetricSpec("impressions_per_person", "impressions/person/day", "mean",
+               "Mean number of posts scrolled past per person that day."),
+    MetricSpec("impressions_outrage_share", "share", "mean",
+               "Share of impressions whose post outrage is at least world.posts.outrage_threshold."),
+    MetricSpec("posts_outrage_share", "share", "mean",
+               "Share of original posts written that day at or above the outrage threshold."),
+    MetricSpec("impressions_false_share", "share", "mean",
+               "Share of impressions whose post is false."),
+    MetricSpec("posts_false_share", "share", "mean",
+               "Share of original posts written that day that are false."),
+    MetricSpec("false_cascade_mean_size", "people", "mean",
+               "Mean final size (1 + reshares) of false cascades that closed that day."),
+    MetricSpec("true_cascade_mean_size", "people", "mean",
+               "Mean final size (1 + reshares) of true cascades that closed that day."),
+    MetricSpec("opinion_variance", "leaning^2", "final",
+               "Variance of true leanings in [-1, 1] (DiMaggio et al. 1996 dispersion; max 1)."),
+    MetricSpec("opinion_bimodality", "coefficient", "final",
+               "Sample bimodality coefficient of leanings; above 5/9 suggests two modes."),
+    MetricSpec("opinion_extremity", "leaning", "final",
+               "Mean absolute leaning."),
+    MetricSpec("affective_gap", "thermometer points", "final",
+               "Mean of (feeling toward own side - feeling toward the other side), 0-100 scale."),
+    MetricSpec("exposure_topic_entropy", "bits", "mean",
+               "Mean Shannon entropy of the topic mix of each active person's impressions that day."),
+    MetricSpec("cross_cutting_share", "share", "mean",
+               "Share of impressions whose post leans to the other side of the viewer."),
+    MetricSpec("homogenization_jaccard", "Jaccard index", "mean",
+               "Mean Jaccard overlap of the cascades engaged with by fixed random pairs of people "
+               "that day (Chaney et al. 2018)."),
+    MetricSpec("wellbeing_mean", "well-being [0, 1]", "final",
+               "Mean well-being of everyone."),
+    MetricSpec("wellbeing_teen_mean", "well-being [0, 1]", "final",
+               "Mean well-being of people aged 13-17."),
+    MetricSpec("habit_mean", "habit [0, 1]", "final",
+               "Mean strength of the checking habit."),
+    MetricSpec("model_auc", "AUC", "mean",
+               "AUC of the digital model's predicted engagement (click, like, share or reply) on "
+               "that day's impressions, predicted before the outcome was logged."),
+    MetricSpec("leaning_inference_mae", "leaning", "final",
+               "Mean absolute error of the platform's inferred leaning, over people it has logged."),
+)  # fmt: skip
+
+BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
+
+
+def summaries() -> dict[str, Literal["mean", "final"]]:
+    """How each metric reduces a run to one number."""
+    return {m.name: m.summary for m in METRICS}

@@ -1,0 +1,215 @@
+"""Daily metrics: a tally filled each tick, closed into one row per metric at midnight.
+
+Metrics read both the world (truth) and the platform (beliefs): that is how the digital model's
+accuracy is scored. Each function reads only the arrays it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
+from feedlab.platform.estimator import PersonModel
+from feedlab.world.people import People
+from feedlab.world.posts import Posts
+
+AUC_SAMPLE_PER_TICK = 20_000
+"""Impressions per tick kept for the AUC (a uniform thinning beyond this)."""
+
+
+@dataclass
+class DayTally:
+    """Running sums for one simulated day."""
+
+    n_people: int
+    n_topics: int
+    sessions: IntArray = field(init=False)
+    active: BoolArray = field(init=False)
+    minutes: F64Array = field(init=False)
+    topic_counts: F64Array = field(init=False)
+    impressions: int = 0
+    impressions_outrage: int = 0
+    impressions_false: int = 0
+    impressions_cross: int = 0
+    posts: int = 0
+    posts_outrage: int = 0
+    posts_false: int = 0
+    cascades_true: list[F64Array] = field(default_factory=list)
+    cascades_false: list[F64Array] = field(default_factory=list)
+    consumed_people: list[IntArray] = field(default_factory=list)
+    consumed_roots: list[IntArray] = field(default_factory=list)
+    auc_scores: list[FloatArray] = field(default_factory=list)
+    auc_labels: list[BoolArray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sessions = np.zeros(self.n_people, np.int64)
+        self.active = np.zeros(self.n_people, bool)
+        self.minutes = np.zeros(self.n_people)
+        self.topic_counts = np.zeros((self.n_people, self.n_topics))
+
+
+def tally_posts(tally: DayTally, posts: Posts, slots: IntArray, outrage_threshold: float) -> None:
+    """Count original posts written this tick."""
+    tally.posts += int(slots.size)
+    tally.posts_outrage += int((posts.outrage[slots] >= outrage_threshold).sum())
+    tally.posts_false += int(posts.is_false[slots].sum())
+
+
+def tally_sessions(
+    tally: DayTally,
+    people: People,
+    posts: Posts,
+    persons: IntArray,
+    feed: IntArray,
+    seen: BoolArray,
+    engaged: BoolArray,
+    dwell_seconds: FloatArray,
+    predicted_engage: FloatArray,
+    outrage_threshold: float,
+    rng: np.random.Generator,
+) -> None:
+    """Count one tick's sessions and impressions."""
+    tally.sessions[persons] += 1
+    tally.active[persons] = True
+    rows, cols = np.nonzero(seen)
+    who = persons[rows]
+    slot = feed[rows, cols]
+    tally.minutes += np.bincount(who, dwell_seconds[rows, cols] / 60.0, tally.n_people)
+    tally.impressions += int(rows.size)
+    tally.impressions_outrage += int((posts.outrage[slot] >= outrage_threshold).sum())
+    tally.impressions_false += int(posts.is_false[slot].sum())
+    tally.impressions_cross += int(((people.leaning[who] >= 0) != (posts.leaning[slot] >= 0)).sum())
+    flat = who * tally.n_topics + posts.topic_a[slot]
+    tally.topic_counts += np.bincount(flat, minlength=tally.topic_counts.size).reshape(
+        tally.topic_counts.shape
+    )
+    hit = engaged[rows, cols]
+    tally.consumed_people.append(who[hit])
+    tally.consumed_roots.append(posts.root[slot[hit]].astype(np.int64))
+    keep = rng.random(rows.size) < min(1.0, AUC_SAMPLE_PER_TICK / max(rows.size, 1))
+    tally.auc_scores.append(predicted_engage[rows[keep], cols[keep]])
+    tally.auc_labels.append(hit[keep])
+
+
+def tally_closed_cascades(tally: DayTally, posts: Posts, tick: int, lifetime: int) -> None:
+    """Record the final size of cascades whose lifetime ends at this tick."""
+    closing = (posts.id != 0) & (posts.depth == 0) & (posts.created == tick - lifetime)
+    sizes = posts.cascade_size[closing].astype(np.float64)
+    false = posts.is_false[closing]
+    tally.cascades_false.append(sizes[false])
+    tally.cascades_true.append(sizes[~false])
+
+
+def auc(scores: FloatArray, labels: BoolArray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with mid-ranks for ties); NaN if one class."""
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="stable")
+    ranks = np.empty(scores.size)
+    sorted_scores = scores[order]
+    # mid-ranks for ties
+    start = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    end = np.r_[start[1:], scores.size]
+    mid = (start + end + 1) / 2.0
+    ranks[order] = np.repeat(mid, end - start)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def bimodality(x: FloatArray) -> float:
+    """Sample bimodality coefficient (g^2 + 1) / (k + 3(n-1)^2 / ((n-2)(n-3)))."""
+    n = x.size
+    if n < 4:
+        return float("nan")
+    d = x.astype(np.float64) - x.mean()
+    m2 = (d**2).mean()
+    if m2 == 0:
+        return float("nan")
+    g = (d**3).mean() / m2**1.5 * np.sqrt(n * (n - 1)) / (n - 2)
+    k_pop = (d**4).mean() / m2**2 - 3.0
+    k = ((n + 1) * k_pop + 6) * (n - 1) / ((n - 2) * (n - 3))
+    return float((g**2 + 1) / (k + 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
+
+
+def topic_entropy(counts: F64Array) -> F64Array:
+    """Shannon entropy in bits of each row of topic counts (rows with no count are skipped)."""
+    total = counts.sum(axis=1)
+    rows = counts[total > 0]
+    p = rows / rows.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=1)
+    return np.asarray(h, dtype=np.float64)
+
+
+def pair_jaccard(people_ids: IntArray, roots: IntArray, pairs: IntArray, n_people: int) -> float:
+    """Mean Jaccard overlap of consumed sets over ``pairs`` ``(n_pairs, 2)`` with a non-empty union."""
+    if people_ids.size == 0:
+        return float("nan")
+    _, item = np.unique(roots, return_inverse=True)
+    m = sp.csr_array(
+        (np.ones(people_ids.size), (people_ids, item)), shape=(n_people, int(item.max()) + 1)
+    )
+    m.data[:] = 1.0
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    a, b = m[pairs[:, 0]], m[pairs[:, 1]]
+    inter = np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    size_a = np.asarray(a.sum(axis=1)).ravel()
+    size_b = np.asarray(b.sum(axis=1)).ravel()
+    union = size_a + size_b - inter
+    ok = union > 0
+    return float((inter[ok] / union[ok]).mean()) if ok.any() else float("nan")
+
+
+def close_day(
+    tally: DayTally, people: People, model: PersonModel, pairs: IntArray
+) -> dict[str, float]:
+    """Reduce a day's tally and the end-of-day state to one value per metric."""
+    n = tally.n_people
+    impressions = max(tally.impressions, 1)
+    posts = max(tally.posts, 1)
+    false_sizes = np.concatenate(tally.cascades_false) if tally.cascades_false else np.zeros(0)
+    true_sizes = np.concatenate(tally.cascades_true) if tally.cascades_true else np.zeros(0)
+    logged = model.impressions > 0
+    leaning_error = np.abs(model.estimated_leaning() - people.leaning)[logged]
+    scores = np.concatenate(tally.auc_scores) if tally.auc_scores else np.zeros(0, np.float32)
+    labels = np.concatenate(tally.auc_labels) if tally.auc_labels else np.zeros(0, bool)
+    consumed_people = (
+        np.concatenate(tally.consumed_people) if tally.consumed_people else np.zeros(0, np.int64)
+    )
+    consumed_roots = (
+        np.concatenate(tally.consumed_roots) if tally.consumed_roots else np.zeros(0, np.int64)
+    )
+    entropy = topic_entropy(tally.topic_counts)
+
+    def mean_or_nan(a: np.ndarray) -> float:
+        return float(a.mean()) if a.size else float("nan")
+
+    return {
+        "time_spent_min": float(tally.minutes.sum() / n),
+        "sessions_per_person": float(tally.sessions.sum() / n),
+        "dau_share": float(tally.active.mean()),
+        "impressions_per_person": tally.impressions / n,
+        "impressions_outrage_share": tally.impressions_outrage / impressions,
+        "posts_outrage_share": tally.posts_outrage / posts,
+        "impressions_false_share": tally.impressions_false / impressions,
+        "posts_false_share": tally.posts_false / posts,
+        "false_cascade_mean_size": mean_or_nan(false_sizes),
+        "true_cascade_mean_size": mean_or_nan(true_sizes),
+        "opinion_variance": float(np.var(people.leaning.astype(np.float64))),
+        "opinion_bimodality": bimodality(people.leaning),
+        "opinion_extremity": float(np.abs(people.leaning).mean()),
+        "affective_gap": float((people.warmth_own - people.affect_out).astype(np.float64).mean()),
+        "exposure_topic_entropy": mean_or_nan(entropy),
+        "cross_cutting_share": tally.impressions_cross / impressions,
+        "homogenization_jaccard": pair_jaccard(consumed_people, consumed_roots, pairs, n),
+        "wellbeing_mean": float(people.wellbeing.astype(np.float64).mean()),
+        "wellbeing_teen_mean": mean_or_nan(people.wellbeing[people.is_teen].astype(np.float64)),
+        "habit_mean": float(people.habit.astype(np.float64).mean()),
+        "model_auc": auc(scores, labels),
+        "leaning_inference_mae": mean_or_nan(leaning_error.astype(np.float64)),
+    }

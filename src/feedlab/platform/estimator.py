@@ -1,0 +1,356 @@
+"""The digital model of each person: learned online from the log alone.
+
+For every person the platform keeps decayed counts of what they were shown and what they did, a
+topic profile, an inferred leaning with its standard error (from the slant of what they write and
+engage with, the way Barberá 2015 infers ideology from observed behaviour), an inferred outrage
+susceptibility (from the punctuation they reward) and a well-being risk score from usage patterns.
+For every cascade it keeps engagement counts. A multi-task logistic model predicts each logged
+action for a (person, post) pair, as the heavy rankers of real platforms do (Covington et al.
+2016; Twitter's 2023 MaskNet heads), and learns by AdaGrad each tick on that tick's log
+(progressive validation: predictions are scored before the outcome is learned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from pydantic import Field
+
+from feedlab.core.arrays import F64Array, FloatArray, IntArray
+from feedlab.core.params import Params
+from feedlab.platform.observe import LOGGED_ACTIONS, ImpressionLog, PostView
+
+N_ACTIONS = len(LOGGED_ACTIONS)
+SHARED_FEATURES = (
+    "interest_match",
+    "agreement",
+    "partisan_intensity",
+    "outrage_cue",
+    "in_network",
+    "age",
+    "popularity",
+)
+"""Features shared by every action head (each head also has a bias and two base-rate logits)."""
+N_SHARED = len(SHARED_FEATURES)
+ENGAGE_ACTIONS = (0, 1, 2, 3)  # click, like, share, reply: what counts as "engaged"
+NIGHT_HOURS = (23.0, 5.0)
+
+
+class EstimatorParams(Params):
+    """How the digital model learns.
+
+    Attributes:
+        learning_rate: AdaGrad step size of the action heads.
+        prior_strength: pseudo-impressions that shrink per-person and per-post rates to the mean.
+        memory_days: half-life in days of the per-person counts.
+        leaning_noise: assumed s.d. of one slant observation (sets the standard error).
+    """
+
+    learning_rate: float = Field(0.1, gt=0, le=10)
+    prior_strength: float = Field(10.0, gt=0)
+    memory_days: float = Field(30.0, gt=0)
+    leaning_noise: float = Field(0.6, gt=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Features of a flat batch of (person, post) pairs."""
+
+    shared: FloatArray  # (m, N_SHARED)
+    person_logit: FloatArray  # (m, N_ACTIONS) smoothed log-odds of the person doing each action
+    post_logit: FloatArray  # (m, N_ACTIONS) smoothed log-odds of each action on the cascade
+
+    def take(self, index: IntArray) -> Features:
+        """The rows at ``index`` (any shape; the feature axis stays last)."""
+        return Features(self.shared[index], self.person_logit[index], self.post_logit[index])
+
+
+@dataclass(frozen=True, slots=True)
+class PersonModel:
+    """What the platform believes about each person and each cascade (``estimated_*``).
+
+    Per-cascade arrays are ring-sized buffers updated in place (like the post ring itself).
+    """
+
+    impressions: FloatArray  # (n_people,) decayed impressions logged
+    action_counts: FloatArray  # (n_people, N_ACTIONS) decayed counts of each action
+    person_logit: FloatArray  # (n_people, N_ACTIONS) smoothed log-odds of each action
+    topic_shown: FloatArray  # (n_people, n_topics) decayed impressions by topic
+    topic_engaged: FloatArray  # (n_people, n_topics) decayed engagements by topic
+    leaning_sum: FloatArray  # (n_people,) sum of slant observations
+    leaning_weight: FloatArray  # (n_people,) number of slant observations
+    excl_engaged: FloatArray  # (n_people,) log(1 + exclamations) of engaged posts, summed
+    excl_shown: FloatArray  # (n_people,) log(1 + exclamations) of shown posts, summed
+    minutes: FloatArray  # (n_people,) decayed minutes logged
+    night_minutes: FloatArray  # (n_people,) decayed minutes logged between 23:00 and 05:00
+    post_impressions: FloatArray  # (capacity,) impressions per cascade root slot
+    post_actions: FloatArray  # (capacity, N_ACTIONS) actions per cascade root slot
+    post_logit: FloatArray  # (capacity, N_ACTIONS) smoothed log-odds per cascade root slot
+    bias: F64Array  # (N_ACTIONS,) head intercepts
+    person_weight: F64Array  # (N_ACTIONS,) weight of the person's base-rate logit
+    post_weight: F64Array  # (N_ACTIONS,) weight of the cascade's base-rate logit
+    shared_weight: F64Array  # (N_ACTIONS, N_SHARED) weights of the shared features
+    grad_sq: F64Array  # (N_ACTIONS, 3 + N_SHARED) AdaGrad accumulators
+    global_rates: F64Array  # (N_ACTIONS,) running mean rate of each action
+
+    @property
+    def n_people(self) -> int:
+        """Number of people modelled."""
+        return int(self.impressions.shape[0])
+
+    def estimated_interest(self, persons: IntArray) -> FloatArray:
+        """Smoothed engagement rate by topic, max 1 per person, ``(len(persons), n_topics)``."""
+        rate = (self.topic_engaged[persons] + 0.5) / (self.topic_shown[persons] + 2.0)
+        return (rate / rate.max(axis=1, keepdims=True)).astype(np.float32)
+
+    def estimated_leaning(self, persons: IntArray | slice = slice(None)) -> FloatArray:
+        """Inferred leaning in [-1, 1] (0 with no evidence)."""
+        return (self.leaning_sum[persons] / (self.leaning_weight[persons] + 1.0)).astype(np.float32)
+
+    def estimated_leaning_se(self, noise: float) -> FloatArray:
+        """Standard error of the inferred leaning, ``(n_people,)``."""
+        return (noise / np.sqrt(self.leaning_weight + 1.0)).astype(np.float32)
+
+    def estimated_outrage_susceptibility(
+        self, persons: IntArray | slice = slice(None)
+    ) -> FloatArray:
+        """Lift of exclamation marks in engaged over shown posts, squashed to [0, 1]."""
+        engaged = self.action_counts[persons][:, list(ENGAGE_ACTIONS)].sum(axis=1)
+        per_engaged = (self.excl_engaged[persons] + 0.5) / (engaged + 1.0)
+        per_shown = (self.excl_shown[persons] + 0.5) / (self.impressions[persons] + 1.0)
+        return (1.0 / (1.0 + np.exp(-3.0 * (per_engaged / per_shown - 1.0)))).astype(np.float32)
+
+    def estimated_wellbeing_risk(self) -> FloatArray:
+        """A usage-based risk score in [0, 1] from heavy and late-night use, ``(n_people,)``."""
+        heavy = self.minutes / (np.median(self.minutes) + 1.0)
+        night = self.night_minutes / (self.minutes + 1.0)
+        z = 1.2 * (heavy - 1.5) + 4.0 * (night - 0.2)
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+def init_person_model(n_people: int, n_topics: int, capacity: int) -> PersonModel:
+    """A model that knows nothing yet: flat rates and neutral weights."""
+    z = np.zeros(n_people, np.float32)
+    rates = np.full(N_ACTIONS, 0.02)
+    logit0 = float(np.log(0.02 / 0.98))
+    return PersonModel(
+        impressions=z.copy(),
+        action_counts=np.zeros((n_people, N_ACTIONS), np.float32),
+        person_logit=np.full((n_people, N_ACTIONS), logit0, np.float32),
+        topic_shown=np.zeros((n_people, n_topics), np.float32),
+        topic_engaged=np.zeros((n_people, n_topics), np.float32),
+        leaning_sum=z.copy(),
+        leaning_weight=z.copy(),
+        excl_engaged=z.copy(),
+        excl_shown=z.copy(),
+        minutes=z.copy(),
+        night_minutes=z.copy(),
+        post_impressions=np.zeros(capacity, np.float32),
+        post_actions=np.zeros((capacity, N_ACTIONS), np.float32),
+        post_logit=np.full((capacity, N_ACTIONS), logit0, np.float32),
+        bias=np.zeros(N_ACTIONS),
+        person_weight=np.full(N_ACTIONS, 0.5),
+        post_weight=np.full(N_ACTIONS, 0.5),
+        shared_weight=np.zeros((N_ACTIONS, N_SHARED)),
+        grad_sq=np.full((N_ACTIONS, 3 + N_SHARED), 1e-6),
+        global_rates=rates,
+    )
+
+
+def _smoothed_logit(
+    counts: FloatArray, total: FloatArray, prior: float, rates: F64Array
+) -> FloatArray:
+    p = (counts + prior * rates.astype(np.float32)) / (total[..., None] + prior)
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p)).astype(np.float32)
+
+
+def features(
+    model: PersonModel,
+    view: PostView,
+    persons: IntArray,
+    rows: IntArray,
+    slots: IntArray,
+    in_network: np.ndarray,
+    tick: int,
+    lifetime: int,
+) -> Features:
+    """Features of a flat batch of (person, post) pairs.
+
+    Args:
+        model: the digital model.
+        view: observable post columns.
+        persons: the people in session, ``(n_sessions,)``.
+        rows: the session of each pair, ``(m,)``.
+        slots: post slot of each pair, ``(m,)``.
+        in_network: whether each candidate came from the person's follows, ``(m,)``.
+        tick: current tick.
+        lifetime: cascade lifetime in ticks.
+    """
+    who = persons[rows]
+    inverse = rows
+    interest = model.estimated_interest(persons)
+    w = view.topic_weight[slots]
+    match = (
+        w * interest[inverse, view.topic_a[slots]]
+        + (1 - w) * interest[inverse, view.topic_b[slots]]
+    )
+    lean = model.estimated_leaning(persons)[inverse]
+    slant = view.slant[slots]
+    outrage = model.estimated_outrage_susceptibility(persons)[inverse]
+    root_slots = view.slots_of(view.root[slots])
+    shared = np.empty((slots.size, N_SHARED), np.float32)
+    shared[:, 0] = match
+    shared[:, 1] = lean * slant
+    shared[:, 2] = np.abs(lean) * np.abs(slant)
+    shared[:, 3] = outrage * np.log1p(view.exclamations[slots])
+    shared[:, 4] = in_network
+    shared[:, 5] = (tick - view.root_created[slots]) / float(lifetime)
+    shared[:, 6] = np.log1p(model.post_impressions[root_slots]) / 5.0
+    return Features(shared, model.person_logit[who], model.post_logit[root_slots])
+
+
+def predict(model: PersonModel, x: Features) -> FloatArray:
+    """Predicted probability of every logged action, ``x.shared.shape[:-1] + (N_ACTIONS,)``."""
+    z = (
+        model.bias.astype(np.float32)
+        + x.person_logit * model.person_weight.astype(np.float32)
+        + x.post_logit * model.post_weight.astype(np.float32)
+        + x.shared @ model.shared_weight.T.astype(np.float32)
+    )
+    return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
+
+
+def p_engage(predictions: FloatArray) -> FloatArray:
+    """Probability of at least one of click, like, share, reply (heads taken as independent)."""
+    miss = np.prod(1.0 - predictions[..., list(ENGAGE_ACTIONS)], axis=-1)
+    return (1.0 - miss).astype(np.float32)
+
+
+def learn(
+    model: PersonModel,
+    log: ImpressionLog,
+    view: PostView,
+    shown: Features,
+    predictions: FloatArray,
+    params: EstimatorParams,
+    hour: float,
+) -> PersonModel:
+    """Update the digital model with one tick's log.
+
+    Args:
+        model: the model before the tick.
+        log: the tick's impression log.
+        view: observable post columns.
+        shown: features of the shown slots, arrays shaped ``(n_sessions, k, ...)``.
+        predictions: what the model predicted for them, ``(n_sessions, k, N_ACTIONS)``.
+        params: learning parameters.
+        hour: hour of day of the tick (for late-night usage).
+    """
+    rows, cols = np.nonzero(log.seen)
+    if rows.size == 0:
+        return model
+    n = model.n_people
+    who = log.persons[rows]
+    slots = view.slots_of(log.post_ids[rows, cols])
+    y = log.actions[rows, cols].astype(np.float32)  # (m, A)
+
+    err = (y - predictions[rows, cols]).astype(np.float64)  # (m, A)
+    grad = np.empty((N_ACTIONS, 3 + N_SHARED))
+    grad[:, 0] = err.mean(axis=0)
+    grad[:, 1] = (err * shown.person_logit[rows, cols]).mean(axis=0)
+    grad[:, 2] = (err * shown.post_logit[rows, cols]).mean(axis=0)
+    grad[:, 3:] = (err.T @ shown.shared[rows, cols].astype(np.float64)) / rows.size
+    grad_sq = model.grad_sq + grad**2
+    step = params.learning_rate * grad / np.sqrt(grad_sq)
+
+    impressions = model.impressions + np.bincount(who, minlength=n)
+    action_counts = model.action_counts.copy()
+    np.add.at(action_counts, who, y)
+    touched = np.unique(who)
+    prior = params.prior_strength
+    person_logit = model.person_logit.copy()
+    person_logit[touched] = _smoothed_logit(
+        action_counts[touched], impressions[touched], prior, model.global_rates
+    )
+
+    n_topics = model.topic_shown.shape[1]
+    engaged = y[:, list(ENGAGE_ACTIONS)].max(axis=1)
+    flat = who * n_topics + view.topic_a[slots]
+    topic_shown = model.topic_shown + np.bincount(flat, minlength=n * n_topics).reshape(n, -1)
+    topic_engaged = model.topic_engaged + np.bincount(flat, engaged, n * n_topics).reshape(n, -1)
+
+    # Leaning evidence: slant of what a person likes or shares (Barberá-style revealed position).
+    endorse = np.maximum(y[:, 1], y[:, 2])
+    slant = view.slant[slots]
+    excl = np.log1p(view.exclamations[slots]).astype(np.float64)
+    minutes = np.bincount(who, log.dwell_seconds[rows, cols] / 60.0, n)
+    night = hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1]
+
+    # Cascade counters: ring-sized buffers updated in place.
+    root_slots = view.slots_of(view.root[slots])
+    live = view.id[root_slots] == view.root[slots]
+    np.add.at(model.post_impressions, root_slots[live], 1.0)
+    np.add.at(model.post_actions, root_slots[live], y[live])
+    roots = np.unique(root_slots[live])
+    model.post_logit[roots] = _smoothed_logit(
+        model.post_actions[roots], model.post_impressions[roots], prior, model.global_rates
+    )
+    return replace(
+        model,
+        impressions=impressions.astype(np.float32),
+        action_counts=action_counts,
+        person_logit=person_logit,
+        topic_shown=topic_shown.astype(np.float32),
+        topic_engaged=topic_engaged.astype(np.float32),
+        leaning_sum=(model.leaning_sum + np.bincount(who, endorse * slant, n)).astype(np.float32),
+        leaning_weight=(model.leaning_weight + np.bincount(who, endorse, n)).astype(np.float32),
+        excl_engaged=(model.excl_engaged + np.bincount(who, engaged * excl, n)).astype(np.float32),
+        excl_shown=(model.excl_shown + np.bincount(who, excl, n)).astype(np.float32),
+        minutes=(model.minutes + minutes).astype(np.float32),
+        night_minutes=(model.night_minutes + (minutes if night else 0.0)).astype(np.float32),
+        bias=model.bias + step[:, 0],
+        person_weight=model.person_weight + step[:, 1],
+        post_weight=model.post_weight + step[:, 2],
+        shared_weight=model.shared_weight + step[:, 3:],
+        grad_sq=grad_sq,
+        global_rates=0.99 * model.global_rates + 0.01 * y.mean(axis=0),
+    )
+
+
+def forget(model: PersonModel, params: EstimatorParams) -> PersonModel:
+    """Apply one day of decay to the per-person counts (half-life ``memory_days``)."""
+    d = np.float32(0.5 ** (1.0 / params.memory_days))
+    return replace(
+        model,
+        impressions=model.impressions * d,
+        action_counts=model.action_counts * d,
+        topic_shown=model.topic_shown * d,
+        topic_engaged=model.topic_engaged * d,
+        excl_engaged=model.excl_engaged * d,
+        excl_shown=model.excl_shown * d,
+        minutes=model.minutes * d,
+        night_minutes=model.night_minutes * d,
+    )
+
+
+def observe_own_posts(model: PersonModel, view: PostView, slots: IntArray) -> PersonModel:
+    """Learn from what people write: the slant of their own posts and reshares."""
+    n = model.n_people
+    authors = view.author[slots].astype(np.int64)
+    slant = view.slant[slots].astype(np.float64)
+    return replace(
+        model,
+        leaning_sum=(model.leaning_sum + np.bincount(authors, slant, n)).astype(np.float32),
+        leaning_weight=(model.leaning_weight + np.bincount(authors, minlength=n)).astype(
+            np.float32
+        ),
+    )
+
+
+def reset_slots(model: PersonModel, slots: IntArray) -> None:
+    """Zero the cascade counters of slots being reused by new posts (in place)."""
+    model.post_impressions[slots] = 0.0
+    model.post_actions[slots] = 0.0
+    model.post_logit[slots] = float(np.log(0.02 / 0.98))

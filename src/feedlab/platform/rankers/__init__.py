@@ -1,0 +1,1 @@
+"""Rankers: policies that order candidates into feeds."""

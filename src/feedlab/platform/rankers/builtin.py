@@ -1,0 +1,113 @@
+"""Built-in rankers: engagement (Twitter 2023 weights), chronological, popularity, random."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from feedlab.core.arrays import IntArray
+from feedlab.core.params import Params
+from feedlab.platform.observe import LOGGED_ACTIONS
+from feedlab.platform.rankers.base import FillsFeeds, RankContext, masked, top_k
+
+
+class Engagement(Params, FillsFeeds):
+    """Rank by expected weighted engagement: score = sum_a weight_a x P(action a).
+
+    Defaults are Twitter's heavy-ranker weights as open-sourced on 2023-04-05
+    (``the-algorithm-ml/projects/home/recap/README.md``), mapped onto feedlab's logged actions:
+
+    ========== ============================ ========
+    feedlab    Twitter head                 weight
+    ========== ============================ ========
+    like       fav                          0.5
+    share      retweet                      1.0
+    reply      reply                        13.5
+    follow     good_profile_click           12.0
+    click      good_click                   11.0
+    long_dwell good_click_v2 (stay >= 2 min) 10.0
+    hide       negative_feedback_v2         -74.0
+    ========== ============================ ========
+
+    Twitter's ``reply_engaged_by_author`` (75.0), ``report`` (-369.0) and
+    ``video_playback50`` (0.005) have no counterpart among logged actions; they are recorded in
+    ``docs/rankers.md``. Scores are then rescored as home-mixer does: the k-th post (0-based) of
+    the same author in a feed is multiplied by (1 - floor) * decay^k + floor (decay 0.5, floor
+    0.25), and out-of-network candidates by ``out_of_network_scale`` (0.75, OONTweetScalingScorer).
+    """
+
+    like: float = 0.5
+    share: float = 1.0
+    reply: float = 13.5
+    follow: float = 12.0
+    click: float = 11.0
+    long_dwell: float = 10.0
+    hide: float = -74.0
+    author_diversity_decay: float = Field(0.5, ge=0, le=1)
+    author_diversity_floor: float = Field(0.25, ge=0, le=1)
+    out_of_network_scale: float = Field(0.75, ge=0)
+
+    def weights(self) -> np.ndarray:
+        """Weight of each logged action, in :data:`LOGGED_ACTIONS` order."""
+        return np.array([getattr(self, a) for a in LOGGED_ACTIONS], dtype=np.float32)
+
+    def score(self, context: RankContext) -> np.ndarray:
+        """Weighted engagement score of every candidate, before diversity rescoring."""
+        raw = context.predictions @ self.weights()
+        return np.where(context.candidates.in_network, raw, raw * self.out_of_network_scale)
+
+    def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
+        """Top ``k`` by weighted engagement, with the author-diversity discount."""
+        scores = masked(self.score(context), context)
+        authors = context.view.author[np.maximum(context.candidates.slots, 0)]
+        scores = scores * _author_discount(
+            scores, authors, self.author_diversity_decay, self.author_diversity_floor
+        )
+        return top_k(np.where(np.isnan(scores), -np.inf, scores), k)
+
+
+def _author_discount(scores: np.ndarray, authors: np.ndarray, decay: float, floor: float) -> np.ndarray:
+    """Multiplier (1 - floor) * decay^j + floor, j = how many better-scored posts share the author."""
+    n, c = scores.shape
+    by_score = np.argsort(-scores, axis=1, kind="stable")
+    ranked_authors = np.take_along_axis(authors, by_score, axis=1)
+    by_author = np.argsort(ranked_authors, axis=1, kind="stable")
+    grouped = np.take_along_axis(ranked_authors, by_author, axis=1)
+    position = np.broadcast_to(np.arange(c), (n, c))
+    new_run = np.ones((n, c), bool)
+    new_run[:, 1:] = grouped[:, 1:] != grouped[:, :-1]
+    run_start = np.maximum.accumulate(np.where(new_run, position, 0), axis=1)
+    occurrence_sorted = position - run_start
+    occurrence_ranked = np.empty((n, c), np.int64)
+    np.put_along_axis(occurrence_ranked, by_author, occurrence_sorted, axis=1)
+    occurrence = np.empty((n, c), np.int64)
+    np.put_along_axis(occurrence, by_score, occurrence_ranked, axis=1)
+    return (1.0 - floor) * np.power(decay, occurrence) + floor
+
+
+class Chronological(Params, FillsFeeds):
+    """Reverse-chronological feed of followed accounts only (the "Following" tab)."""
+
+    def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
+        """Newest in-network posts first."""
+        slots = np.maximum(context.candidates.slots, 0)
+        created = context.view.created[slots].astype(np.float64)
+        scores = np.where(context.candidates.in_network, created, -np.inf)
+        return top_k(masked(scores, context), k)
+
+
+class Popularity(Params, FillsFeeds):
+    """Most-engaged cascades first, whoever the viewer is (a non-personalized baseline)."""
+
+    def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
+        """Highest logged engagement first."""
+        return top_k(masked(context.popularity, context), k)
+
+
+class Random(Params, FillsFeeds):
+    """Uniformly random order of the candidates (the control of audits and Chaney et al.)."""
+
+    def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
+        """A random permutation of the valid candidates."""
+        scores = rng.random(context.candidates.slots.shape)
+        return top_k(masked(scores, context), k)

@@ -1,0 +1,13 @@
+"""The ranker registry, filled explicitly with the built-ins."""
+
+from __future__ import annotations
+
+from feedlab.core.registry import Registry
+from feedlab.platform.rankers.base import Ranker
+from feedlab.platform.rankers.builtin import Chronological, Engagement, Popularity, Random
+
+RANKERS: Registry[Ranker] = Registry("ranker")
+RANKERS.register("engagement-v1")(Engagement)
+RANKERS.register("chronological-v1")(Chronological)
+RANKERS.register("popularity-v1")(Popularity)
+RANKERS.register("random-v1")(Random)

@@ -1,0 +1,187 @@
+"""The platform's state and its three per-tick operations: ingest posts, serve feeds, learn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import Field
+
+from feedlab.core.arrays import FloatArray, IntArray, U32Array
+from feedlab.core.params import Params
+from feedlab.platform.candidates import (
+    CandidateParams,
+    Inboxes,
+    Pools,
+    empty_inboxes,
+    fan_out,
+    gather_candidates,
+    push,
+    refresh_pools,
+)
+from feedlab.platform.estimator import (
+    ENGAGE_ACTIONS,
+    N_ACTIONS,
+    EstimatorParams,
+    Features,
+    PersonModel,
+    features,
+    forget,
+    init_person_model,
+    learn,
+    observe_own_posts,
+    predict,
+    reset_slots,
+)
+from feedlab.platform.observe import FollowView, ImpressionLog, PostView
+from feedlab.platform.rankers.base import RankContext, Ranker
+
+
+class PlatformParams(Params):
+    """Platform settings shared by every arm unless an arm overrides them.
+
+    Attributes:
+        feed_size: slots in one session's feed.
+        candidates: candidate sources.
+        estimator: how the digital model learns.
+    """
+
+    feed_size: int = Field(30, ge=1, le=1000)
+    candidates: CandidateParams = CandidateParams()
+    estimator: EstimatorParams = EstimatorParams()
+
+
+@dataclass(slots=True)
+class PlatformState:
+    """Everything the platform keeps: its model of people, inboxes and pools."""
+
+    model: PersonModel
+    inboxes: Inboxes
+    pools: Pools
+    follows: FollowView
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """Feeds served to a batch of sessions, with what the model predicted for each slot."""
+
+    persons: IntArray  # (n_sessions,)
+    post_ids: U32Array  # (n_sessions, k) ids shown, 0 = empty
+    slots: IntArray  # (n_sessions, k) ring slots, -1 = empty
+    in_network: np.ndarray  # (n_sessions, k) bool
+    features: Features  # arrays (n_sessions, k, ...) of the shown posts
+    predictions: FloatArray  # (n_sessions, k, A) predicted probabilities
+
+
+def init_platform(
+    n_people: int, n_topics: int, capacity: int, follows: FollowView, params: PlatformParams
+) -> PlatformState:
+    """A platform that has logged nothing yet."""
+    return PlatformState(
+        model=init_person_model(n_people, n_topics, capacity),
+        inboxes=empty_inboxes(n_people, params.candidates),
+        pools=Pools(
+            by_topic=np.zeros((n_topics, params.candidates.topic_pool), np.uint32),
+            trending=np.zeros(params.candidates.trending, np.uint32),
+        ),
+        follows=follows,
+    )
+
+
+def ingest_posts(state: PlatformState, view: PostView, ids: U32Array) -> None:
+    """Index new posts: reset their counters, learn from their text, fan them out to followers."""
+    if ids.size == 0:
+        return
+    slots = view.slots_of(ids)
+    reset_slots(state.model, slots)
+    state.model = observe_own_posts(state.model, view, slots)
+    fan_out(state.inboxes, state.follows, view.author[slots].astype(np.int64), ids)
+
+
+def refresh(
+    state: PlatformState, view: PostView, params: PlatformParams, tick: int, lifetime: int
+) -> None:
+    """Recompute the out-of-network pools from the logged engagement."""
+    engagement = state.model.post_actions[:, list(ENGAGE_ACTIONS)].sum(axis=1)
+    state.pools = refresh_pools(
+        view,
+        engagement,
+        state.model.post_impressions,
+        state.model.topic_shown.shape[1],
+        params.candidates,
+        tick,
+        lifetime,
+    )
+
+
+def serve(
+    state: PlatformState,
+    view: PostView,
+    persons: IntArray,
+    ranker: Ranker,
+    params: PlatformParams,
+    rng: np.random.Generator,
+    tick: int,
+    lifetime: int,
+) -> Served:
+    """Source candidates, predict every action, rank, and return the feeds.
+
+    Features and predictions are computed on the flat list of valid candidates only, then
+    scattered into the padded ``(n_sessions, n_candidates)`` layout the rankers see.
+    """
+    model = state.model
+    top_topics = np.argsort(-model.estimated_interest(persons), axis=1, kind="stable")[:, :2]
+    cands = gather_candidates(
+        persons, state.inboxes, state.pools, top_topics, view, params.candidates, tick, lifetime
+    )
+    rows, cols = np.nonzero(cands.valid)
+    slots = cands.slots[rows, cols]
+    x = features(model, view, persons, rows, slots, cands.in_network[rows, cols], tick, lifetime)
+    flat_predictions = predict(model, x)
+    n, c = cands.slots.shape
+    predictions = np.zeros((n, c, N_ACTIONS), np.float32)
+    predictions[rows, cols] = flat_predictions
+    popularity = np.zeros((n, c), np.float32)
+    root_slots = view.slots_of(view.root[slots])
+    popularity[rows, cols] = model.post_actions[root_slots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
+    context = RankContext(
+        candidates=cands, predictions=predictions, popularity=popularity, view=view, tick=tick
+    )
+    columns = ranker.rank(context, params.feed_size, rng)
+    shown = columns >= 0
+    position = np.full((n, c), 0, np.int64)
+    position[rows, cols] = np.arange(rows.size)
+    flat = np.take_along_axis(position, np.maximum(columns, 0), axis=1)
+    picked_ids = np.take_along_axis(cands.ids, np.maximum(columns, 0), axis=1)
+    return Served(
+        persons=persons,
+        post_ids=np.where(shown, picked_ids, 0).astype(np.uint32),
+        slots=np.where(shown, np.take_along_axis(cands.slots, np.maximum(columns, 0), axis=1), -1),
+        in_network=shown & np.take_along_axis(cands.in_network, np.maximum(columns, 0), axis=1),
+        features=x.take(flat),
+        predictions=flat_predictions[flat],
+    )
+
+
+def learn_from_log(
+    state: PlatformState,
+    log: ImpressionLog,
+    served: Served,
+    view: PostView,
+    params: PlatformParams,
+    hour: float,
+    ticks_per_day: int,
+) -> None:
+    """Update the digital model and remember what each person has seen."""
+    state.model = learn(
+        state.model, log, view, served.features, served.predictions, params.estimator, hour
+    )
+    rows, cols = np.nonzero(log.seen)
+    roots = view.root[view.slots_of(log.post_ids[rows, cols])]
+    push(state.inboxes.seen, state.inboxes.seen_head, log.persons[rows], roots)
+
+
+def end_day(state: PlatformState, follows: FollowView, params: PlatformParams) -> None:
+    """Midnight: adopt the updated follow graph and let the day's counts decay."""
+    state.follows = follows
+    state.model = forget(state.model, params.estimator)

@@ -1,0 +1,1 @@
+"""The simulated society: ground truth that the platform never reads directly."""
