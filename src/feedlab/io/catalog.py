@@ -40,8 +40,11 @@ CATALOG_FILE: Final[str] = "catalog.duckdb"
 METRICS_FILE: Final[str] = "metrics.parquet"
 """Name of the daily metrics table inside a run folder."""
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# A visible folder name: no separators or control characters, no leading "." (hidden folders
+# are staging areas of runs still being written and are left out of the metrics view).
+_RUN_ID = re.compile(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]*")
+_RUN_GLOB = f"[!.]*/{METRICS_FILE}"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _LOCK_RETRY_SECONDS = 0.05
 
 
@@ -50,7 +53,8 @@ class RunRecord:
     """One row of the catalog: what was run, where its results are, and how long it took.
 
     Attributes:
-        run_id: unique name of the run; also the name of its folder inside the runs folder.
+        run_id: unique name of the run; also the name of its folder inside the runs folder
+            (so no path separators and no leading ``.``).
         created_at: when the run started, ISO-8601 with a UTC offset of zero
             (``2025-01-31T12:00:00Z`` or ``...+00:00``).
         scenario: name of the scenario the run's config was built from.
@@ -78,8 +82,8 @@ class RunRecord:
 
     def __post_init__(self) -> None:
         run_id = self.run_id
-        if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
-            allowed = "a folder name of letters, digits, '.', '_' and '-'"
+        if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+            allowed = "a folder name without '/', '\\' or a leading '.'"
             raise ConfigError(f"RunRecord.run_id must be {allowed}, got {run_id!r}.")
         _check_utc_timestamp("RunRecord.created_at", self.created_at)
         for name in ("scenario", "feedlab_version"):
@@ -98,7 +102,7 @@ class RunRecord:
             constraint = "a non-empty list of distinct non-empty strings"
             raise ConfigError(f"RunRecord.arms must be {constraint}, got {arms!r}.")
         digest = self.config_sha256
-        if not isinstance(digest, str) or not _SHA256.match(digest):
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
             constraint = "64 lowercase hex digits"
             raise ConfigError(f"RunRecord.config_sha256 must be {constraint}, got {digest!r}.")
         seconds = self.wall_seconds
@@ -171,8 +175,9 @@ def open_catalog(
     The connection has the table ``runs`` (one row per :class:`RunRecord`) and a temporary
     view ``metrics`` with the columns of :data:`~feedlab.io.schema.METRICS_SCHEMA` plus
     ``run_id``, over every ``<runs_dir>/<run_id>/metrics.parquet``; ``run_id`` is the name of
-    the folder holding the file. The folder list is read at each query, but a connection
-    opened while no run had metrics keeps an empty view: open a new one to see later runs.
+    the folder holding the file. Hidden folders (a leading ``.``: runs still being staged) are
+    left out. The folder list is read at each query, but a connection opened while no run had
+    metrics keeps an empty view: open a new one to see later runs.
 
     A read-only connection to a runs folder without a catalog yet is an in-memory database
     with an empty ``runs`` table, so nothing is written. Close the connection when done
@@ -226,8 +231,8 @@ def _metrics_view_sql(runs_dir: Path) -> str:
     casts = [
         f"CAST({name} AS {_METRICS_SQL_TYPES[t]}) AS {name}" for name, t in METRICS_SCHEMA.items()
     ]
-    if any(runs_dir.glob(f"*/{METRICS_FILE}")):
-        pattern = _sql_string(str(runs_dir.resolve() / "*" / METRICS_FILE))
+    if any(runs_dir.glob(_RUN_GLOB)):
+        pattern = _sql_string(str(runs_dir.resolve() / _RUN_GLOB))
         run_id = "parse_filename(parse_dirpath(filename, 'system'), false, 'system') AS run_id"
         source = f"read_parquet({pattern}, union_by_name = true, filename = true)"
         body = f"SELECT {', '.join(casts)}, {run_id} FROM {source}"

@@ -152,6 +152,8 @@ def test_quote_in_the_runs_folder_name_is_escaped(tmp_path: Path) -> None:
     [
         ({"run_id": "a/b", "path": "a/b"}, "RunRecord.run_id must be a folder name"),
         ({"run_id": ""}, "RunRecord.run_id must be a folder name"),
+        ({"run_id": ".staging"}, "without '/', '\\' or a leading '.', got '.staging'."),
+        ({"run_id": "run\n"}, "RunRecord.run_id must be a folder name"),
         ({"created_at": "2025-03-01T12:00:00"}, "RunRecord.created_at must be an ISO-8601"),
         ({"created_at": "2025-03-01T12:00:00+01:00"}, "RunRecord.created_at must be an ISO"),
         ({"created_at": "yesterday"}, "RunRecord.created_at must be an ISO-8601"),
@@ -173,6 +175,19 @@ def test_invalid_records_are_rejected(changes: dict[str, Any], message: str) -> 
     run_id = fields.pop("run_id", "run-a")
     with pytest.raises(ConfigError, match=re.escape(message)):
         _record(run_id, **fields)
+
+
+def test_hidden_staging_folders_are_left_out_of_the_metrics_view(tmp_path: Path) -> None:
+    _write_run(tmp_path, "done run", [1.0])
+    _write_run(tmp_path, ".done run.partial-123", [50.0])
+    with open_catalog(tmp_path) as con:
+        assert con.sql("SELECT run_id, value FROM metrics").fetchall() == [("done run", 1.0)]
+
+
+def test_only_hidden_folders_give_an_empty_view(tmp_path: Path) -> None:
+    _write_run(tmp_path, ".staging", [50.0])
+    with open_catalog(tmp_path) as con:
+        assert con.sql("SELECT count(*) FROM metrics").fetchall() == [(0,)]
 
 
 def test_valid_record_accepts_both_utc_spellings() -> None:

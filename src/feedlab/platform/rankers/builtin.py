@@ -31,7 +31,7 @@ class Engagement(Params, FillsFeeds):
 
     Twitter's ``reply_engaged_by_author`` (75.0), ``report`` (-369.0) and
     ``video_playback50`` (0.005) have no counterpart among logged actions; they are recorded in
-    ``docs/rankers.md``. Scores are then rescored as home-mixer does: the k-th post (0-based) of
+    ``docs/model.md``. Scores are then rescored as home-mixer does: the k-th post (0-based) of
     the same author in a feed is multiplied by (1 - floor) * decay^k + floor (decay 0.5, floor
     0.25), and out-of-network candidates by ``out_of_network_scale`` (0.75, OONTweetScalingScorer).
     """

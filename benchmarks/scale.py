@@ -1,0 +1,108 @@
+"""Full-platform scaling: person-days per second and peak memory at several population sizes.
+
+Each size runs in its own process (so peak memory is that size's alone), one arm (engagement),
+one seed, the default parameters of ``social-dilemma``. Prints a table, the time per stage of a
+tick, and saves everything as JSON.
+
+    python benchmarks/scale.py                      # 10k, 100k, 1M people x 30 days
+    python benchmarks/scale.py --sizes 10000,100000 --days 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def measure(n_people: int, days: int, ranker: str) -> dict[str, object]:
+    """Run one cell in this process and return timings (called in a child process)."""
+    from feedlab.core.random import Streams
+    from feedlab.engine.step import Setup, homogenization_pairs, start, step
+    from feedlab.experiments.config import load_config
+
+    config = load_config("social-dilemma", [f"world.n_people={n_people}", f"days={days}"])
+    streams = Streams(root_seed=config.root_seed)
+    index = [a.name for a in config.arms].index(ranker)
+    setup = Setup(
+        world=config.world,
+        behaviour=config.behaviour,
+        platform=config.arm_platform(index),
+        ranker=config.arm_ranker(index),
+        streams=streams,
+        pairs=homogenization_pairs(n_people, streams),
+    )
+    t0 = time.perf_counter()
+    state = start(setup)
+    init_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    ticks = days * state.world.clock.ticks_per_day
+    while state.tick < ticks:
+        step(state, setup)
+    run_seconds = time.perf_counter() - t1
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "n_people": n_people,
+        "days": days,
+        "ranker": ranker,
+        "init_seconds": init_seconds,
+        "run_seconds": run_seconds,
+        "person_days_per_second": n_people * days / run_seconds,
+        "peak_mib": peak_mib,
+        "stage_ms_per_tick": {k: 1000 * v / ticks for k, v in state.stage_seconds.items()},
+    }
+
+
+def main() -> None:
+    """Run every size in a child process and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--ranker", default="engagement", choices=["engagement", "chronological"])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.days, args.ranker)))
+        return
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(size), "--days", str(args.days), "--ranker", args.ranker],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"{row['n_people']:>10,} people x {row['days']} days: {row['run_seconds']:8.1f} s "
+            f"({row['person_days_per_second']:,.0f} person-days/s), peak {row['peak_mib']:,.0f} MiB",
+            flush=True,
+        )
+    base = rows[0]["run_seconds"] / (rows[0]["n_people"] * rows[0]["days"])
+    print()
+    print(f"{'people':>10} {'days':>5} {'wall s':>9} {'person-days/s':>14} {'peak MiB':>9} {'cost vs first':>13}")
+    for row in rows:
+        cost = row["run_seconds"] / (row["n_people"] * row["days"]) / base
+        print(
+            f"{row['n_people']:>10,} {row['days']:>5} {row['run_seconds']:>9.1f} "
+            f"{row['person_days_per_second']:>14,.0f} {row['peak_mib']:>9,.0f} {cost:>12.2f}x"
+        )
+    print("\ntime per tick by stage (ms):")
+    stages = list(rows[0]["stage_ms_per_tick"])
+    print(f"{'people':>10} " + " ".join(f"{s:>10}" for s in stages))
+    for row in rows:
+        print(f"{row['n_people']:>10,} " + " ".join(f"{row['stage_ms_per_tick'][s]:>10.1f}" for s in stages))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=2))
+    print(f"\nsaved {RESULTS / 'scale.json'}")
+
+
+if __name__ == "__main__":
+    main()
