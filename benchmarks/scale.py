@@ -61,7 +61,9 @@ def measure(n_people: int, days: int, ranker: str) -> dict[str, object]:
 
 def main() -> None:
     """Run every size in a child process and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--ranker", default="engagement", choices=["engagement", "chronological"])
@@ -73,7 +75,16 @@ def main() -> None:
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(size), "--days", str(args.days), "--ranker", args.ranker],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(size),
+                "--days",
+                str(args.days),
+                "--ranker",
+                args.ranker,
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -87,7 +98,9 @@ def main() -> None:
         )
     base = rows[0]["run_seconds"] / (rows[0]["n_people"] * rows[0]["days"])
     print()
-    print(f"{'people':>10} {'days':>5} {'wall s':>9} {'person-days/s':>14} {'peak MiB':>9} {'cost vs first':>13}")
+    print(
+        f"{'people':>10} {'days':>5} {'wall s':>9} {'person-days/s':>14} {'peak MiB':>9} {'cost vs first':>13}"
+    )
     for row in rows:
         cost = row["run_seconds"] / (row["n_people"] * row["days"]) / base
         print(
@@ -98,7 +111,10 @@ def main() -> None:
     stages = list(rows[0]["stage_ms_per_tick"])
     print(f"{'people':>10} " + " ".join(f"{s:>10}" for s in stages))
     for row in rows:
-        print(f"{row['n_people']:>10,} " + " ".join(f"{row['stage_ms_per_tick'][s]:>10.1f}" for s in stages))
+        print(
+            f"{row['n_people']:>10,} "
+            + " ".join(f"{row['stage_ms_per_tick'][s]:>10.1f}" for s in stages)
+        )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "scale.json").write_text(json.dumps(rows, indent=2))
     print(f"\nsaved {RESULTS / 'scale.json'}")

@@ -109,7 +109,7 @@ class Responses:
 
     def action(self, name: str) -> BoolArray:
         """The array of one of :data:`ACTIONS`."""
-        return getattr(self, name)  # type: ignore[no-any-return]
+        return getattr(self, name)
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
@@ -211,7 +211,7 @@ def respond(
     )
     stop = (u[:, :, 8] < _sigmoid(stop_logit.astype(np.float32))) | ~valid
     # Slot j is seen if the person did not stop at any earlier slot and the slot holds a post.
-    stopped_before = np.cumsum(stop, axis=1) - stop
+    stopped_before: IntArray = np.cumsum(stop, axis=1) - stop
     seen = (stopped_before == 0) & valid
     seen[:, 0] &= valid[:, 0]
     return Responses(

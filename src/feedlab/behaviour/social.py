@@ -80,7 +80,7 @@ def social_effects(
     follow_dst = posts.root_author[feed[f_rows, f_cols]].astype(np.int64)
     return SocialEffects(
         reshares=reshares,
-        approval=Approval(likes=likes, outrage_likes=outrage_likes),
+        approval=Approval(likes=likes, outrage_likes=outrage_likes.astype(np.float64)),
         follow_src=follow_src,
         follow_dst=follow_dst,
     )

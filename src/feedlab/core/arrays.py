@@ -9,12 +9,12 @@ import numpy.typing as npt
 
 from feedlab.core.errors import ShapeError
 
-FloatArray = npt.NDArray[np.float32]
-"""Float arrays of simulation state (float32 saves half the memory at 10^6 people)."""
-F64Array = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-I32Array = npt.NDArray[np.int32]
-U32Array = npt.NDArray[np.uint32]
+FloatArray = npt.NDArray[np.floating[Any]]
+"""Float arrays; state is stored as float32 (half the memory at 10^6 people)."""
+F64Array = npt.NDArray[np.floating[Any]]
+IntArray = npt.NDArray[np.integer[Any]]
+I32Array = npt.NDArray[np.integer[Any]]
+U32Array = npt.NDArray[np.unsignedinteger[Any]]
 BoolArray = npt.NDArray[np.bool_]
 AnyArray = npt.NDArray[Any]
 

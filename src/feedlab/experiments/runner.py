@@ -7,6 +7,7 @@ written last.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -85,7 +86,7 @@ def execute(cells: list[Cell], workers: int, progress: Progress | None = None) -
     if workers <= 1 or len(cells) == 1:
         rows: list[MetricRow] = []
         for index, cell in enumerate(cells):
-            rows.extend(run_cell(cell, on_day=lambda day, i=index: report(i, day)))
+            rows.extend(run_cell(cell, on_day=functools.partial(report, index)))
         return rows
 
     context = multiprocessing.get_context("spawn")

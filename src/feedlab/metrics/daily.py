@@ -82,10 +82,7 @@ def tally_sessions(
     tally.impressions_outrage += int((posts.outrage[slot] >= outrage_threshold).sum())
     tally.impressions_false += int(posts.is_false[slot].sum())
     tally.impressions_cross += int(((people.leaning[who] >= 0) != (posts.leaning[slot] >= 0)).sum())
-    flat = who * tally.n_topics + posts.topic_a[slot]
-    tally.topic_counts += np.bincount(flat, minlength=tally.topic_counts.size).reshape(
-        tally.topic_counts.shape
-    )
+    np.add.at(tally.topic_counts, (who, posts.topic_a[slot]), 1.0)
     hit = engaged[rows, cols]
     tally.consumed_people.append(who[hit])
     tally.consumed_roots.append(posts.root[slot[hit]].astype(np.int64))

@@ -137,7 +137,9 @@ def refresh_pools(
         tick: current tick.
         lifetime: cascade lifetime in ticks.
     """
-    live = np.flatnonzero((view.id != 0) & (view.depth == 0) & (view.root_created > tick - lifetime))
+    live = np.flatnonzero(
+        (view.id != 0) & (view.depth == 0) & (view.root_created > tick - lifetime)
+    )
     by_topic = np.zeros((n_topics, params.topic_pool), np.uint32)
     if live.size == 0:
         return Pools(by_topic=by_topic, trending=np.zeros(params.trending, np.uint32))

@@ -70,7 +70,9 @@ class Features:
 class PersonModel:
     """What the platform believes about each person and each cascade (``estimated_*``).
 
-    Per-cascade arrays are ring-sized buffers updated in place (like the post ring itself).
+    The count arrays are buffers owned by the model and updated in place by :func:`learn`, so a
+    tick costs in proportion to its impressions, not to the population; the head weights are
+    replaced.
     """
 
     impressions: FloatArray  # (n_people,) decayed impressions logged
@@ -251,7 +253,6 @@ def learn(
     rows, cols = np.nonzero(log.seen)
     if rows.size == 0:
         return model
-    n = model.n_people
     who = log.persons[rows]
     slots = view.slots_of(log.post_ids[rows, cols])
     y = log.actions[rows, cols].astype(np.float32)  # (m, A)
@@ -265,30 +266,32 @@ def learn(
     grad_sq = model.grad_sq + grad**2
     step = params.learning_rate * grad / np.sqrt(grad_sq)
 
-    impressions = model.impressions + np.bincount(who, minlength=n)
-    action_counts = model.action_counts.copy()
-    np.add.at(action_counts, who, y)
-    touched = np.unique(who)
+    # Per-person and per-cascade counters are model-owned buffers updated in place: a tick
+    # touches only the people in session, so the cost follows impressions, not population.
     prior = params.prior_strength
-    person_logit = model.person_logit.copy()
-    person_logit[touched] = _smoothed_logit(
-        action_counts[touched], impressions[touched], prior, model.global_rates
+    np.add.at(model.impressions, who, 1.0)
+    np.add.at(model.action_counts, who, y)
+    touched = np.unique(who)
+    model.person_logit[touched] = _smoothed_logit(
+        model.action_counts[touched], model.impressions[touched], prior, model.global_rates
     )
-
-    n_topics = model.topic_shown.shape[1]
+    topic = view.topic_a[slots]
     engaged = y[:, list(ENGAGE_ACTIONS)].max(axis=1)
-    flat = who * n_topics + view.topic_a[slots]
-    topic_shown = model.topic_shown + np.bincount(flat, minlength=n * n_topics).reshape(n, -1)
-    topic_engaged = model.topic_engaged + np.bincount(flat, engaged, n * n_topics).reshape(n, -1)
+    np.add.at(model.topic_shown, (who, topic), 1.0)
+    np.add.at(model.topic_engaged, (who, topic), engaged)
 
     # Leaning evidence: slant of what a person likes or shares (Barberá-style revealed position).
     endorse = np.maximum(y[:, 1], y[:, 2])
-    slant = view.slant[slots]
-    excl = np.log1p(view.exclamations[slots]).astype(np.float64)
-    minutes = np.bincount(who, log.dwell_seconds[rows, cols] / 60.0, n)
-    night = hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1]
+    np.add.at(model.leaning_sum, who, endorse * view.slant[slots])
+    np.add.at(model.leaning_weight, who, endorse)
+    excl = np.log1p(view.exclamations[slots]).astype(np.float32)
+    np.add.at(model.excl_engaged, who, engaged * excl)
+    np.add.at(model.excl_shown, who, excl)
+    minutes = (log.dwell_seconds[rows, cols] / 60.0).astype(np.float32)
+    np.add.at(model.minutes, who, minutes)
+    if hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1]:
+        np.add.at(model.night_minutes, who, minutes)
 
-    # Cascade counters: ring-sized buffers updated in place.
     root_slots = view.slots_of(view.root[slots])
     live = view.id[root_slots] == view.root[slots]
     np.add.at(model.post_impressions, root_slots[live], 1.0)
@@ -299,17 +302,6 @@ def learn(
     )
     return replace(
         model,
-        impressions=impressions.astype(np.float32),
-        action_counts=action_counts,
-        person_logit=person_logit,
-        topic_shown=topic_shown.astype(np.float32),
-        topic_engaged=topic_engaged.astype(np.float32),
-        leaning_sum=(model.leaning_sum + np.bincount(who, endorse * slant, n)).astype(np.float32),
-        leaning_weight=(model.leaning_weight + np.bincount(who, endorse, n)).astype(np.float32),
-        excl_engaged=(model.excl_engaged + np.bincount(who, engaged * excl, n)).astype(np.float32),
-        excl_shown=(model.excl_shown + np.bincount(who, excl, n)).astype(np.float32),
-        minutes=(model.minutes + minutes).astype(np.float32),
-        night_minutes=(model.night_minutes + (minutes if night else 0.0)).astype(np.float32),
         bias=model.bias + step[:, 0],
         person_weight=model.person_weight + step[:, 1],
         post_weight=model.post_weight + step[:, 2],
@@ -336,17 +328,11 @@ def forget(model: PersonModel, params: EstimatorParams) -> PersonModel:
 
 
 def observe_own_posts(model: PersonModel, view: PostView, slots: IntArray) -> PersonModel:
-    """Learn from what people write: the slant of their own posts and reshares."""
-    n = model.n_people
+    """Learn from what people write: the slant of their own posts and reshares (in place)."""
     authors = view.author[slots].astype(np.int64)
-    slant = view.slant[slots].astype(np.float64)
-    return replace(
-        model,
-        leaning_sum=(model.leaning_sum + np.bincount(authors, slant, n)).astype(np.float32),
-        leaning_weight=(model.leaning_weight + np.bincount(authors, minlength=n)).astype(
-            np.float32
-        ),
-    )
+    np.add.at(model.leaning_sum, authors, view.slant[slots])
+    np.add.at(model.leaning_weight, authors, 1.0)
+    return model
 
 
 def reset_slots(model: PersonModel, slots: IntArray) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
-from feedlab.core.arrays import FloatArray, I32Array, IntArray
+from feedlab.core.arrays import F64Array, FloatArray, I32Array, IntArray
 from feedlab.core.params import Params
 
 LEANING_BINS = np.array([-0.6, -0.2, 0.2, 0.6], dtype=np.float32)
@@ -121,7 +121,7 @@ def generate_graph(
     n_topics = interest.shape[1]
     group = band * n_topics + topic
     order = np.lexsort((topic, band))
-    attractiveness = rng.pareto(params.popularity_tail, n) + 1.0
+    attractiveness: F64Array = np.asarray(rng.pareto(params.popularity_tail, n)) + 1.0
     cum = np.concatenate([[0.0], np.cumsum(attractiveness[order])])
 
     def ranges(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray]:

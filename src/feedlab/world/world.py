@@ -78,14 +78,3 @@ def init_world(params: WorldParams, streams: Streams) -> World:
     graph = generate_graph(params.graph, people.leaning, people.interest, streams.rng(WORLD_GRAPH))
     posts = empty_posts(post_capacity(params))
     return World(people=people, graph=graph, posts=posts, clock=Clock(tick_hours=params.tick_hours))
-
-
-def copy_world(world: World) -> World:
-    """A deep copy whose buffers can be mutated independently."""
-    posts = Posts(
-        **{
-            name: (getattr(world.posts, name).copy() if name != "next_id" else world.posts.next_id)
-            for name in Posts.__slots__
-        }
-    )
-    return World(people=world.people, graph=world.graph, posts=posts, clock=world.clock)

@@ -66,7 +66,9 @@ class Engagement(Params, FillsFeeds):
         return top_k(np.where(np.isnan(scores), -np.inf, scores), k)
 
 
-def _author_discount(scores: np.ndarray, authors: np.ndarray, decay: float, floor: float) -> np.ndarray:
+def _author_discount(
+    scores: np.ndarray, authors: np.ndarray, decay: float, floor: float
+) -> np.ndarray:
     """Multiplier (1 - floor) * decay^j + floor, j = how many better-scored posts share the author."""
     n, c = scores.shape
     by_score = np.argsort(-scores, axis=1, kind="stable")

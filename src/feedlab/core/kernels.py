@@ -1,0 +1,465 @@
+"""Compiled row kernels of the per-tick hot path, each beside the NumPy code that defines it.
+
+Every kernel here computes, bit for bit, what a plain NumPy function computes: that function is
+kept as ``<name>_reference`` (or, for the counter-based uniforms, as the general path of
+:meth:`feedlab.core.random.Streams.uniform`) and ``tests/unit/core/test_kernels.py`` checks the
+two agree on random inputs, ties, ``-inf`` padding and empty batches. The simulation's
+determinism rests on that equality, so the kernels break ties exactly as the stable argsorts of
+the references do: among equal scores the lower column comes first, and NaN sorts last.
+
+The kernels work one row (one session) at a time, which replaces the references' row-wise
+argsorts and gathers by a partial selection, a small merge sort or a small hash table. Rows are
+independent, so the heavier kernels run them in parallel (``numba.prange``). Compiled code is
+cached on disk (``cache=True``), so only the first run on a machine pays for compilation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from feedlab.core.arrays import AnyArray, BoolArray, F64Array, IntArray
+
+U64Array = npt.NDArray[np.uint64]
+
+# SplitMix64 constants, the same as those of feedlab.core.random (Steele et al. 2014).
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_ONE = np.uint64(1)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S11 = np.uint64(11)
+_TO_UNIT = 1.0 / float(1 << 53)
+
+_ROWS_PER_CHUNK = 32  # rows that share one set of scratch buffers in the parallel kernels
+_INSERTION_RUN = 16  # the merge sort starts from insertion-sorted runs of this length
+
+
+# --- counter-based uniforms ------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _mix(x: np.uint64) -> np.uint64:
+    """SplitMix64 finalizer of one 64-bit integer (wraps modulo 2^64)."""
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+@numba.njit(cache=True, parallel=True)
+def _uniform_outer(key: np.uint64, first: U64Array, second: U64Array, third: U64Array) -> F64Array:
+    """Fill ``(first.size, second.size, third.size)`` uniforms, hashing each prefix once."""
+    out = np.empty((first.size, second.size, third.size), np.float64)
+    step = np.empty(third.size, np.uint64)
+    for m in range(third.size):
+        step[m] = (third[m] + _ONE) * _GOLDEN
+    for i in numba.prange(first.size):
+        h_i = _mix(key + (first[i] + _ONE) * _GOLDEN)
+        for j in range(second.size):
+            h_ij = _mix(h_i + (second[j] + _ONE) * _GOLDEN)
+            for m in range(third.size):
+                out[i, j, m] = np.float64(_mix(h_ij + step[m]) >> _S11) * _TO_UNIT
+    return out
+
+
+def outer_counters(counters: Sequence[npt.ArrayLike]) -> tuple[U64Array, U64Array, U64Array] | None:
+    """The 1-D axes of three counters that broadcast as an outer product, if they do.
+
+    Counters such as ``(persons[:, None, None], np.arange(k)[None, :, None], np.arange(c))``
+    vary along one axis each: the first along axis 0, the second along axis 1, the third along
+    axis 2 (shapes are right-aligned, as in broadcasting). Their uniforms can be computed by
+    :func:`uniform_outer`.
+
+    Args:
+        counters: the counters passed to :meth:`feedlab.core.random.Streams.uniform`.
+
+    Returns:
+        The three counters as flat ``uint64`` arrays (converted as the NumPy path converts them),
+        or ``None`` when there are not exactly three or they do not have that shape.
+    """
+    if len(counters) != 3:
+        return None
+    arrays = [np.asarray(counter) for counter in counters]
+    if any(a.ndim > 3 for a in arrays):
+        return None
+    for axis, a in enumerate(arrays):
+        shape = (1,) * (3 - a.ndim) + a.shape
+        if any(size != 1 for d, size in enumerate(shape) if d != axis):
+            return None
+    first, second, third = (np.ascontiguousarray(a.astype(np.uint64).ravel()) for a in arrays)
+    return first, second, third
+
+
+def uniform_outer(key: int, first: U64Array, second: U64Array, third: U64Array) -> F64Array:
+    """Counter-based uniforms of the outer product of three counter axes.
+
+    Element ``[i, j, m]`` is the uniform that ``Streams.uniform`` gives for the counters
+    ``(first[i], second[j], third[m])``: ``h = key``, then ``h = mix(h + (c + 1) * golden)`` for
+    each counter (SplitMix64, modulo 2^64), then ``(h >> 11) * 2^-53``. The NumPy path of
+    :meth:`feedlab.core.random.Streams.uniform` is the reference.
+
+    Args:
+        key: the stream's 64-bit counter key (``Streams.counter_key``).
+        first: counters of axis 0, ``(a,)`` uint64.
+        second: counters of axis 1, ``(b,)`` uint64.
+        third: counters of axis 2, ``(c,)`` uint64.
+
+    Returns:
+        ``(a, b, c)`` float64 uniforms in [0, 1).
+    """
+    return _uniform_outer(np.uint64(key), first, second, third)
+
+
+# --- top k per row ---------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, inline="always")
+def _before(x: float, y: float) -> bool:
+    """Whether score ``x`` ranks strictly before ``y``: higher first, NaN after every number."""
+    return x > y or (np.isnan(y) and not np.isnan(x))
+
+
+@numba.njit(cache=True, parallel=True)
+def _top_k(scores: AnyArray, k: int) -> IntArray:
+    """Per-row partial insertion sort of the ``min(k, c)`` best columns."""
+    n, c = scores.shape
+    width = min(k, c)
+    out = np.full((n, k), -1, np.int64)
+    if width <= 0:
+        return out
+    for i in numba.prange(n):
+        row = scores[i]
+        best = out[i]
+        filled = 0
+        for j in range(c):
+            x = row[j]
+            if filled < width:
+                p = filled
+                filled += 1
+            elif _before(x, row[best[width - 1]]):
+                p = width - 1
+            else:
+                continue
+            # Equal scores never pass each other, so the lower column stays first.
+            while p > 0 and _before(x, row[best[p - 1]]):
+                best[p] = best[p - 1]
+                p -= 1
+            best[p] = j
+        for p in range(width):
+            if not np.isfinite(row[best[p]]):
+                best[p] = -1
+    return out
+
+
+def top_k_reference(scores: AnyArray, k: int) -> IntArray:
+    """NumPy reference of :func:`top_k`: one stable argsort per row."""
+    n, c = scores.shape
+    width = min(k, c)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :width]
+    best = np.take_along_axis(scores, order, axis=1)
+    feeds = np.full((n, k), -1, np.int64)
+    feeds[:, :width] = np.where(np.isfinite(best), order, -1)
+    return feeds
+
+
+def top_k(scores: AnyArray, k: int) -> IntArray:
+    """Columns of the ``k`` highest scores per row, best first; ``-1`` for non-finite or none.
+
+    Ties go to the lower column and NaN ranks last, exactly as a stable argsort of ``-scores``
+    orders them (:func:`top_k_reference`). A column whose score is not finite (``-inf`` padding,
+    NaN, ``+inf``) is reported as ``-1`` in its place.
+
+    Args:
+        scores: ``(n, c)`` scores, float32 or float64 (other dtypes take the NumPy path).
+        k: number of columns wanted per row; rows with fewer than ``k`` columns pad with ``-1``.
+
+    Returns:
+        ``(n, k)`` int64 columns.
+    """
+    if scores.ndim != 2 or scores.dtype not in (np.float32, np.float64):
+        return top_k_reference(scores, k)
+    return _top_k(np.ascontiguousarray(scores), k)
+
+
+# --- occurrence of a key in score order ------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _sort_descending(row: AnyArray, order: IntArray, scratch: IntArray) -> None:
+    """Fill ``order`` with the columns of ``row``, highest score first, ties lower column first.
+
+    A stable merge sort over insertion-sorted runs, with NaN after every number.
+    """
+    c = row.size
+    for start in range(0, c, _INSERTION_RUN):
+        stop = min(start + _INSERTION_RUN, c)
+        for j in range(start, stop):
+            x = row[j]
+            p = j
+            while p > start and _before(x, row[order[p - 1]]):
+                order[p] = order[p - 1]
+                p -= 1
+            order[p] = j
+    src, dst = order, scratch
+    width = _INSERTION_RUN
+    swapped = False
+    while width < c:
+        for lo in range(0, c, 2 * width):
+            mid = min(lo + width, c)
+            hi = min(lo + 2 * width, c)
+            a, b, o = lo, mid, lo
+            while a < mid and b < hi:
+                # Take from the right run only when strictly better: the merge stays stable.
+                if _before(row[src[b]], row[src[a]]):
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]
+                a += 1
+                o += 1
+            while b < hi:
+                dst[o] = src[b]
+                b += 1
+                o += 1
+        src, dst = dst, src
+        swapped = not swapped
+        width *= 2
+    if swapped:
+        order[:] = scratch
+
+
+@numba.njit(cache=True)
+def _table_bits(n_keys: int) -> int:
+    """Bits of a power-of-two hash table with at least twice ``n_keys`` slots (at least 2)."""
+    bits = 1
+    while (1 << bits) < 2 * n_keys:
+        bits += 1
+    return bits
+
+
+@numba.njit(cache=True, inline="always")
+def _slot(key: np.int64, shift: np.uint64) -> np.int64:
+    """Home slot of ``key`` in a table of ``2^(64 - shift)`` slots (Fibonacci hashing)."""
+    return np.int64((np.uint64(key) * _GOLDEN) >> shift)
+
+
+@numba.njit(cache=True, parallel=True)
+def _score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
+    """Per row: sort columns by score, then count each key's earlier columns in a hash table."""
+    n, c = scores.shape
+    out = np.zeros((n, c), np.int64)
+    bits = _table_bits(c)
+    size = 1 << bits
+    mask = size - 1
+    shift = np.uint64(64 - bits)
+    n_chunks = (n + _ROWS_PER_CHUNK - 1) // _ROWS_PER_CHUNK
+    for chunk in numba.prange(n_chunks):
+        order = np.empty(c, np.int64)
+        scratch = np.empty(c, np.int64)
+        table_key = np.empty(size, np.int64)
+        table_count = np.empty(size, np.int64)  # 0 marks an empty slot
+        for i in range(chunk * _ROWS_PER_CHUNK, min(n, (chunk + 1) * _ROWS_PER_CHUNK)):
+            _sort_descending(scores[i], order, scratch)
+            table_count[:] = 0
+            for p in range(c):
+                j = order[p]
+                key = np.int64(keys[i, j])
+                s = _slot(key, shift)
+                while table_count[s] != 0 and table_key[s] != key:
+                    s = (s + 1) & mask
+                out[i, j] = table_count[s]
+                table_key[s] = key
+                table_count[s] += 1
+    return out
+
+
+def score_occurrence_reference(scores: AnyArray, keys: AnyArray) -> IntArray:
+    """NumPy reference of :func:`score_occurrence`: four row-wise argsorts and scatters."""
+    n, c = scores.shape
+    by_score = np.argsort(-scores, axis=1, kind="stable")
+    ranked_keys = np.take_along_axis(keys, by_score, axis=1)
+    by_key = np.argsort(ranked_keys, axis=1, kind="stable")
+    grouped = np.take_along_axis(ranked_keys, by_key, axis=1)
+    position = np.broadcast_to(np.arange(c), (n, c))
+    new_run = np.ones((n, c), bool)
+    new_run[:, 1:] = grouped[:, 1:] != grouped[:, :-1]
+    run_start = np.maximum.accumulate(np.where(new_run, position, 0), axis=1)
+    occurrence_sorted = position - run_start
+    occurrence_ranked = np.empty((n, c), np.int64)
+    np.put_along_axis(occurrence_ranked, by_key, occurrence_sorted, axis=1)
+    occurrence = np.empty((n, c), np.int64)
+    np.put_along_axis(occurrence, by_score, occurrence_ranked, axis=1)
+    return occurrence
+
+
+def score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
+    """How many better-scored columns of the same row share each column's key.
+
+    Columns are walked in descending score order (ties: lower column first; NaN last, as a
+    stable argsort of ``-scores`` orders them); a column's occurrence is the number of columns
+    before it in that order with an equal key. With authors as keys this is the "k-th post of
+    the same author" of home-mixer's author-diversity rescoring.
+
+    Args:
+        scores: ``(n, c)`` scores, float32 or float64 (other dtypes take the NumPy path).
+        keys: ``(n, c)`` integer keys, e.g. author ids.
+
+    Returns:
+        ``(n, c)`` int64 occurrence indices, 0 for the best column of each key.
+    """
+    if (
+        scores.ndim != 2
+        or scores.shape != keys.shape
+        or scores.dtype not in (np.float32, np.float64)
+        or keys.dtype.kind not in "iu"
+    ):
+        return score_occurrence_reference(scores, keys)
+    return _score_occurrence(np.ascontiguousarray(scores), np.ascontiguousarray(keys))
+
+
+# --- repeated keys per row -------------------------------------------------------------------
+
+
+@numba.njit(cache=True, parallel=True)
+def _repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
+    """Per row: insert the seen keys, then flag each candidate key already in the hash set."""
+    n, n_seen = seen.shape
+    c = keys.shape[1]
+    out = np.zeros((n, c), np.bool_)
+    bits = _table_bits(n_seen + c)
+    size = 1 << bits
+    mask = size - 1
+    shift = np.uint64(64 - bits)
+    n_chunks = (n + _ROWS_PER_CHUNK - 1) // _ROWS_PER_CHUNK
+    for chunk in numba.prange(n_chunks):
+        table = np.empty(size, np.int64)  # key 0 is never stored, so 0 marks an empty slot
+        for i in range(chunk * _ROWS_PER_CHUNK, min(n, (chunk + 1) * _ROWS_PER_CHUNK)):
+            table[:] = 0
+            for j in range(n_seen):
+                key = np.int64(seen[i, j])
+                if key == 0:
+                    continue
+                s = _slot(key, shift)
+                while table[s] != 0 and table[s] != key:
+                    s = (s + 1) & mask
+                table[s] = key
+            for j in range(c):
+                key = np.int64(keys[i, j])
+                if key == 0:
+                    continue
+                s = _slot(key, shift)
+                while table[s] != 0 and table[s] != key:
+                    s = (s + 1) & mask
+                if table[s] == key:
+                    out[i, j] = True
+                else:
+                    table[s] = key
+    return out
+
+
+def repeated_keys_reference(seen: AnyArray, keys: AnyArray) -> BoolArray:
+    """NumPy reference of :func:`repeated_keys`: one stable row-wise argsort of both parts."""
+    both = np.concatenate([seen, keys], axis=1)
+    order = np.argsort(both, axis=1, kind="stable")
+    ranked = np.take_along_axis(both, order, axis=1)
+    repeat = np.zeros(both.shape, bool)
+    repeat[:, 1:] = (ranked[:, 1:] == ranked[:, :-1]) & (ranked[:, 1:] != 0)
+    duplicate = np.zeros(both.shape, bool)
+    np.put_along_axis(duplicate, order, repeat, axis=1)
+    return duplicate[:, seen.shape[1] :]
+
+
+def repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
+    """Which keys repeat a non-zero key met earlier in their row, the ``seen`` part first.
+
+    Row ``i`` is read as ``seen[i]`` followed by ``keys[i]``; ``keys[i, j]`` is a repeat when it
+    is not 0 and equals an entry of ``seen[i]`` or an earlier ``keys[i, :j]``. Zero means
+    "no key" and never repeats.
+
+    Args:
+        seen: ``(n, s)`` integer keys met before, 0 = none.
+        keys: ``(n, c)`` integer keys to test, 0 = none.
+
+    Returns:
+        ``(n, c)`` bool.
+    """
+    if (
+        seen.ndim != 2
+        or keys.ndim != 2
+        or seen.shape[0] != keys.shape[0]
+        or seen.dtype.kind not in "iu"
+        or keys.dtype.kind not in "iu"
+        or np.uint64 in (seen.dtype, keys.dtype)  # int64 storage would merge -1 and 2^64 - 1
+    ):
+        return repeated_keys_reference(seen, keys)
+    return _repeated_keys(np.ascontiguousarray(seen), np.ascontiguousarray(keys))
+
+
+# --- ring buffers ----------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _ring_push(ring: AnyArray, head: IntArray, rows: AnyArray, values: AnyArray) -> None:
+    """Append one value at a time; the newest overwrite the oldest."""
+    n_rows, size = ring.shape
+    for i in range(rows.size):
+        r = rows[i]
+        if r < 0 or r >= n_rows:  # compiled code does not check bounds; NumPy would raise
+            raise IndexError("ring_push: a row is outside the ring")
+        ring[r, head[r] % size] = values[i]
+        head[r] += 1
+
+
+def ring_push_reference(ring: AnyArray, head: IntArray, rows: AnyArray, values: AnyArray) -> None:
+    """NumPy reference of :func:`ring_push`: a stable sort by row, then one scatter."""
+    if rows.size == 0:
+        return
+    order = np.argsort(rows, kind="stable")
+    p, v = rows[order], values[order]
+    start = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    counts = np.diff(np.r_[start, p.size])
+    rank = np.arange(p.size) - np.repeat(start, counts)
+    size = ring.shape[1]
+    ring[p, (head[p] + rank) % size] = v
+    np.add.at(head, p[start], counts)
+
+
+def ring_push(ring: AnyArray, head: IntArray, rows: AnyArray, values: AnyArray) -> None:
+    """Append ``values[i]`` to ring row ``rows[i]``, in order, updating ``ring`` and ``head``.
+
+    Each ring row is a circular buffer whose ``head`` counts the values ever pushed: the next
+    value goes to column ``head % width``, so the newest overwrite the oldest.
+
+    Args:
+        ring: ``(n_rows, width)`` buffer, updated in place.
+        head: ``(n_rows,)`` int64 push counts, updated in place.
+        rows: ``(m,)`` non-negative row of each value.
+        values: ``(m,)`` values, cast to ``ring``'s dtype.
+
+    Raises:
+        IndexError: if a row is negative or not below ``ring.shape[0]``.
+    """
+    if rows.size == 0:
+        return
+    if (
+        ring.ndim != 2
+        or ring.shape[1] == 0
+        or head.shape != ring.shape[:1]
+        or head.dtype != np.int64
+        or rows.dtype.kind not in "iu"
+        or values.dtype.kind not in "iub"
+        or rows.shape != values.shape
+        or rows.ndim != 1
+    ):
+        ring_push_reference(ring, head, rows, values)
+        return
+    _ring_push(ring, head, rows, values.astype(ring.dtype, copy=False))
