@@ -41,6 +41,7 @@ ACTIONS = ("click", "like", "share", "reply", "hide", "follow")
 _CHANNELS = 9  # six actions, dwell, reading time, stop
 _WEIBULL_SHAPE = 0.7
 _WEIBULL_MEAN = 1.2658  # Gamma(1 + 1/0.7): divides a unit-scale Weibull to mean 1
+_BELOW_ONE = float(np.nextafter(np.float32(1), np.float32(0)))
 
 
 class ChoiceParams(Params):
@@ -69,12 +70,12 @@ class ChoiceParams(Params):
         stop_habit: how much habit lowers it.
     """
 
-    click_base: float = -2.4
-    like_base: float = -2.6
-    share_base: float = -4.6
-    reply_base: float = -5.0
-    hide_base: float = -4.8
-    follow_base: float = -6.5
+    click_base: float = -4.0
+    like_base: float = -4.0
+    share_base: float = -6.2
+    reply_base: float = -6.6
+    hide_base: float = -5.8
+    follow_base: float = -7.8
     interest_weight: float = Field(2.0, ge=0)
     agreement_weight: float = Field(1.2, ge=0)
     arousal_weight: float = Field(1.6, ge=0)
@@ -85,7 +86,7 @@ class ChoiceParams(Params):
     disagreement_hide: float = Field(1.8, ge=0)
     dwell_seconds: float = Field(6.0, gt=0)
     read_seconds: float = Field(45.0, gt=0)
-    stop_base: float = -2.3
+    stop_base: float = -2.9
     stop_value: float = Field(1.6, ge=0)
     stop_over_budget: float = Field(2.5, ge=0)
     stop_habit: float = Field(1.2, ge=0)
@@ -169,8 +170,12 @@ def respond(
     falsity = posts.is_false[slot] * (people.credulity[col] - 0.3)
 
     p = params
-    u = streams.uniform(
-        PEOPLE_CHOICE, tick, col[:, :, None], np.arange(k)[None, :, None], np.arange(_CHANNELS)
+    # Largest float32 below 1: a float64 uniform may round up to 1.0 when narrowed.
+    u = np.minimum(
+        streams.uniform(
+            PEOPLE_CHOICE, tick, col[:, :, None], np.arange(k)[None, :, None], np.arange(_CHANNELS)
+        ),
+        _BELOW_ONE,
     ).astype(np.float32)
 
     logits = (

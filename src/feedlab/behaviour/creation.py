@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 from scipy.special import ndtri
-from scipy.stats import poisson
 
-from feedlab.core.arrays import FloatArray, IntArray
+from feedlab.core.arrays import F64Array, FloatArray, IntArray
 from feedlab.core.params import Params
 from feedlab.core.random import PEOPLE_CREATION, Streams
 from feedlab.world.clock import rhythm
@@ -38,6 +37,21 @@ class CreationParams(Params):
     false_novelty_boost: float = Field(0.3, ge=0, le=1)
     outrage_noise: float = Field(0.2, ge=0)
     exclamations_per_outrage: float = Field(3.0, ge=0)
+
+
+def poisson_quantile(u: F64Array, mean: F64Array, max_count: int = 40) -> IntArray:
+    """Inverse CDF of Poisson(``mean``) at ``u``, elementwise (counts capped at ``max_count``)."""
+    pmf = np.exp(-mean.astype(np.float64))
+    cdf = pmf.copy()
+    count = np.zeros(u.shape, np.int64)
+    for k in range(1, max_count + 1):  # one pass per count value, vectorized over posts
+        below = cdf <= u
+        if not below.any():
+            break
+        count += below
+        pmf = pmf * mean / k
+        cdf = cdf + pmf
+    return count
 
 
 def _normal(u: FloatArray) -> FloatArray:
@@ -98,7 +112,7 @@ def draw_posts(
     novelty = np.clip(0.4 + 0.18 * _normal(u[:, 5]) + params.false_novelty_boost * is_false, 0, 1)
     quality = np.clip(0.55 + 0.18 * _normal(u[:, 6]) - 0.15 * is_false, 0, 1)
     mean_excl = people.punctuation[author] + params.exclamations_per_outrage * outrage
-    exclamations = poisson.ppf(np.clip(u[:, 7], 0, 1 - 1e-9), mean_excl)
+    exclamations = poisson_quantile(u[:, 7], mean_excl)
     slant = np.clip(leaning + slant_noise * _normal(u[:, 8]), -1, 1)
     return {
         "author": author.astype(np.int32),

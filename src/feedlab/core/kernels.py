@@ -7,10 +7,13 @@ two agree on random inputs, ties, ``-inf`` padding and empty batches. The simula
 determinism rests on that equality, so the kernels break ties exactly as the stable argsorts of
 the references do: among equal scores the lower column comes first, and NaN sorts last.
 
-The kernels work one row (one session) at a time, which replaces the references' row-wise
-argsorts and gathers by a partial selection, a small merge sort or a small hash table. Rows are
-independent, so the heavier kernels run them in parallel (``numba.prange``). Compiled code is
-cached on disk (``cache=True``), so only the first run on a machine pays for compilation.
+The kernels work one row (one session) at a time, in place of the references' row-wise
+argsorts, gathers and scatters: branch-free rank counting for rows of up to 128 scores (a merge
+sort beyond), and small hash tables of keys. They run on one thread. On the 2-vCPU machines of
+this project ``parallel=True`` gained at most 2x while the second vCPU was idle, but a call
+waited 4-16 ms (whole scheduler ticks) whenever that vCPU was busy or asleep, which is the normal
+case under ``pytest -n 2`` or with one simulation per core. Compiled code is cached on disk
+(``cache=True``), so only the first run on a machine pays for compilation (about 8 s).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _TO_UNIT = 1.0 / float(1 << 53)
 
-_ROWS_PER_CHUNK = 32  # rows that share one set of scratch buffers in the parallel kernels
+_RANK_BY_COUNT = 128  # rows with up to this many scores are ranked by O(c^2) counting
 _INSERTION_RUN = 16  # the merge sort starts from insertion-sorted runs of this length
 
 
@@ -51,14 +54,14 @@ def _mix(x: np.uint64) -> np.uint64:
     return x ^ (x >> _S31)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _uniform_outer(key: np.uint64, first: U64Array, second: U64Array, third: U64Array) -> F64Array:
     """Fill ``(first.size, second.size, third.size)`` uniforms, hashing each prefix once."""
     out = np.empty((first.size, second.size, third.size), np.float64)
     step = np.empty(third.size, np.uint64)
     for m in range(third.size):
         step[m] = (third[m] + _ONE) * _GOLDEN
-    for i in numba.prange(first.size):
+    for i in range(first.size):
         h_i = _mix(key + (first[i] + _ONE) * _GOLDEN)
         for j in range(second.size):
             h_ij = _mix(h_i + (second[j] + _ONE) * _GOLDEN)
@@ -115,44 +118,122 @@ def uniform_outer(key: int, first: U64Array, second: U64Array, third: U64Array) 
     return _uniform_outer(np.uint64(key), first, second, third)
 
 
+# --- ordering rows by score -----------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _keep_numbers(row: AnyArray, kept: IntArray, value: F64Array) -> int:
+    """Copy the columns of ``row`` scored above ``-inf`` (NaN is not) into ``kept`` and ``value``.
+
+    A stable argsort of ``-row`` puts these first, in score order, then ``-inf``, then NaN.
+
+    Returns:
+        How many columns were kept.
+    """
+    m = 0
+    for j in range(row.size):
+        x = np.float64(row[j])
+        kept[m] = j
+        value[m] = x
+        m += int(x > -np.inf)
+    return m
+
+
+@numba.njit(cache=True)
+def _order_kept(
+    value: F64Array, m: int, order: IntArray, above: IntArray, scratch: IntArray
+) -> None:
+    """Fill ``order[:m]`` with the indices of ``value[:m]``, largest first, ties lower first.
+
+    Up to ``_RANK_BY_COUNT`` values, each one's rank is counted (values strictly above it, plus
+    equal values at lower indices): branch-free loops that vectorize, where a sort mispredicts.
+    Longer rows are merge sorted.
+    """
+    if m > _RANK_BY_COUNT:
+        _merge_sort_descending(value, m, order, scratch)
+        return
+    for a in range(m):
+        x = value[a]
+        g = 0
+        for b in range(m):
+            g += value[b] > x
+        above[a] = g
+    # Equal values share their count of values above; hand out consecutive ranks in index order.
+    scratch[:m] = 0
+    for a in range(m):
+        g = above[a]
+        order[g + scratch[g]] = a
+        scratch[g] += 1
+
+
+@numba.njit(cache=True)
+def _merge_sort_descending(value: F64Array, m: int, order: IntArray, scratch: IntArray) -> None:
+    """Stable merge sort of the indices of ``value[:m]``, largest value first."""
+    for start in range(0, m, _INSERTION_RUN):
+        stop = min(start + _INSERTION_RUN, m)
+        for a in range(start, stop):
+            x = value[a]
+            p = a
+            while p > start and x > value[order[p - 1]]:
+                order[p] = order[p - 1]
+                p -= 1
+            order[p] = a
+    src, dst = order, scratch
+    width = _INSERTION_RUN
+    swapped = False
+    while width < m:
+        for lo in range(0, m, 2 * width):
+            mid = min(lo + width, m)
+            hi = min(lo + 2 * width, m)
+            a, b, o = lo, mid, lo
+            while a < mid and b < hi:
+                # Take from the right run only when strictly larger: the merge stays stable.
+                if value[src[b]] > value[src[a]]:
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]
+                a += 1
+                o += 1
+            while b < hi:
+                dst[o] = src[b]
+                b += 1
+                o += 1
+        src, dst = dst, src
+        swapped = not swapped
+        width *= 2
+    if swapped:
+        order[:m] = scratch[:m]
+
+
 # --- top k per row ---------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, inline="always")
-def _before(x: float, y: float) -> bool:
-    """Whether score ``x`` ranks strictly before ``y``: higher first, NaN after every number."""
-    return x > y or (np.isnan(y) and not np.isnan(x))
-
-
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _top_k(scores: AnyArray, k: int) -> IntArray:
-    """Per-row partial insertion sort of the ``min(k, c)`` best columns."""
+    """Order the scores above ``-inf`` of each row; the rest rank last and become ``-1``."""
     n, c = scores.shape
     width = min(k, c)
     out = np.full((n, k), -1, np.int64)
     if width <= 0:
         return out
-    for i in numba.prange(n):
+    kept = np.empty(c, np.int64)
+    value = np.empty(c, np.float64)
+    order = np.empty(c, np.int64)
+    above = np.empty(c, np.int64)
+    scratch = np.empty(c, np.int64)
+    for i in range(n):
         row = scores[i]
-        best = out[i]
-        filled = 0
-        for j in range(c):
-            x = row[j]
-            if filled < width:
-                p = filled
-                filled += 1
-            elif _before(x, row[best[width - 1]]):
-                p = width - 1
-            else:
-                continue
-            # Equal scores never pass each other, so the lower column stays first.
-            while p > 0 and _before(x, row[best[p - 1]]):
-                best[p] = best[p - 1]
-                p -= 1
-            best[p] = j
-        for p in range(width):
-            if not np.isfinite(row[best[p]]):
-                best[p] = -1
+        m = _keep_numbers(row, kept, value)
+        _order_kept(value, m, order, above, scratch)
+        for p in range(min(width, m)):
+            j = kept[order[p]]
+            if not np.isinf(row[j]):  # +inf ranks first but is not a usable score
+                out[i, p] = j
     return out
 
 
@@ -190,54 +271,6 @@ def top_k(scores: AnyArray, k: int) -> IntArray:
 
 
 @numba.njit(cache=True)
-def _sort_descending(row: AnyArray, order: IntArray, scratch: IntArray) -> None:
-    """Fill ``order`` with the columns of ``row``, highest score first, ties lower column first.
-
-    A stable merge sort over insertion-sorted runs, with NaN after every number.
-    """
-    c = row.size
-    for start in range(0, c, _INSERTION_RUN):
-        stop = min(start + _INSERTION_RUN, c)
-        for j in range(start, stop):
-            x = row[j]
-            p = j
-            while p > start and _before(x, row[order[p - 1]]):
-                order[p] = order[p - 1]
-                p -= 1
-            order[p] = j
-    src, dst = order, scratch
-    width = _INSERTION_RUN
-    swapped = False
-    while width < c:
-        for lo in range(0, c, 2 * width):
-            mid = min(lo + width, c)
-            hi = min(lo + 2 * width, c)
-            a, b, o = lo, mid, lo
-            while a < mid and b < hi:
-                # Take from the right run only when strictly better: the merge stays stable.
-                if _before(row[src[b]], row[src[a]]):
-                    dst[o] = src[b]
-                    b += 1
-                else:
-                    dst[o] = src[a]
-                    a += 1
-                o += 1
-            while a < mid:
-                dst[o] = src[a]
-                a += 1
-                o += 1
-            while b < hi:
-                dst[o] = src[b]
-                b += 1
-                o += 1
-        src, dst = dst, src
-        swapped = not swapped
-        width *= 2
-    if swapped:
-        order[:] = scratch
-
-
-@numba.njit(cache=True)
 def _table_bits(n_keys: int) -> int:
     """Bits of a power-of-two hash table with at least twice ``n_keys`` slots (at least 2)."""
     bits = 1
@@ -252,33 +285,48 @@ def _slot(key: np.int64, shift: np.uint64) -> np.int64:
     return np.int64((np.uint64(key) * _GOLDEN) >> shift)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
-    """Per row: sort columns by score, then count each key's earlier columns in a hash table."""
+    """Per row: order the columns by score, then count each key along that order."""
     n, c = scores.shape
-    out = np.zeros((n, c), np.int64)
+    out = np.empty((n, c), np.int64)
     bits = _table_bits(c)
     size = 1 << bits
     mask = size - 1
     shift = np.uint64(64 - bits)
-    n_chunks = (n + _ROWS_PER_CHUNK - 1) // _ROWS_PER_CHUNK
-    for chunk in numba.prange(n_chunks):
-        order = np.empty(c, np.int64)
-        scratch = np.empty(c, np.int64)
-        table_key = np.empty(size, np.int64)
-        table_count = np.empty(size, np.int64)  # 0 marks an empty slot
-        for i in range(chunk * _ROWS_PER_CHUNK, min(n, (chunk + 1) * _ROWS_PER_CHUNK)):
-            _sort_descending(scores[i], order, scratch)
-            table_count[:] = 0
-            for p in range(c):
-                j = order[p]
-                key = np.int64(keys[i, j])
-                s = _slot(key, shift)
-                while table_count[s] != 0 and table_key[s] != key:
-                    s = (s + 1) & mask
-                out[i, j] = table_count[s]
-                table_key[s] = key
-                table_count[s] += 1
+    kept = np.empty(c, np.int64)
+    value = np.empty(c, np.float64)
+    order = np.empty(c, np.int64)
+    above = np.empty(c, np.int64)
+    scratch = np.empty(c, np.int64)
+    slot_key = np.empty(size, np.int64)
+    slot_count = np.empty(size, np.int64)  # 0 marks an empty slot
+    for i in range(n):
+        row = scores[i]
+        m = _keep_numbers(row, kept, value)
+        _order_kept(value, m, order, above, scratch)
+        for p in range(m):
+            order[p] = kept[order[p]]
+        # The stable order ends with the -inf columns, then the NaN ones, each by column.
+        p = m
+        for j in range(c):
+            if row[j] == -np.inf:
+                order[p] = j
+                p += 1
+        for j in range(c):
+            if np.isnan(row[j]):
+                order[p] = j
+                p += 1
+        slot_count[:] = 0
+        for p in range(c):
+            j = order[p]
+            key = np.int64(keys[i, j])
+            s = _slot(key, shift)
+            while slot_count[s] != 0 and slot_key[s] != key:
+                s = (s + 1) & mask
+            out[i, j] = slot_count[s]
+            slot_key[s] = key
+            slot_count[s] += 1
     return out
 
 
@@ -329,7 +377,7 @@ def score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
 # --- repeated keys per row -------------------------------------------------------------------
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
     """Per row: insert the seen keys, then flag each candidate key already in the hash set."""
     n, n_seen = seen.shape
@@ -339,30 +387,28 @@ def _repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
     size = 1 << bits
     mask = size - 1
     shift = np.uint64(64 - bits)
-    n_chunks = (n + _ROWS_PER_CHUNK - 1) // _ROWS_PER_CHUNK
-    for chunk in numba.prange(n_chunks):
-        table = np.empty(size, np.int64)  # key 0 is never stored, so 0 marks an empty slot
-        for i in range(chunk * _ROWS_PER_CHUNK, min(n, (chunk + 1) * _ROWS_PER_CHUNK)):
-            table[:] = 0
-            for j in range(n_seen):
-                key = np.int64(seen[i, j])
-                if key == 0:
-                    continue
-                s = _slot(key, shift)
-                while table[s] != 0 and table[s] != key:
-                    s = (s + 1) & mask
+    table = np.empty(size, np.int64)  # key 0 is never stored, so 0 marks an empty slot
+    for i in range(n):
+        table[:] = 0
+        for j in range(n_seen):
+            key = np.int64(seen[i, j])
+            if key == 0:
+                continue
+            s = _slot(key, shift)
+            while table[s] != 0 and table[s] != key:
+                s = (s + 1) & mask
+            table[s] = key
+        for j in range(c):
+            key = np.int64(keys[i, j])
+            if key == 0:
+                continue
+            s = _slot(key, shift)
+            while table[s] != 0 and table[s] != key:
+                s = (s + 1) & mask
+            if table[s] == key:
+                out[i, j] = True
+            else:
                 table[s] = key
-            for j in range(c):
-                key = np.int64(keys[i, j])
-                if key == 0:
-                    continue
-                s = _slot(key, shift)
-                while table[s] != 0 and table[s] != key:
-                    s = (s + 1) & mask
-                if table[s] == key:
-                    out[i, j] = True
-                else:
-                    table[s] = key
     return out
 
 
@@ -398,7 +444,7 @@ def repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
         or seen.shape[0] != keys.shape[0]
         or seen.dtype.kind not in "iu"
         or keys.dtype.kind not in "iu"
-        or np.uint64 in (seen.dtype, keys.dtype)  # int64 storage would merge -1 and 2^64 - 1
+        or np.uint64 in (seen.dtype, keys.dtype)  # keys are stored as int64 in the table
     ):
         return repeated_keys_reference(seen, keys)
     return _repeated_keys(np.ascontiguousarray(seen), np.ascontiguousarray(keys))
@@ -411,10 +457,11 @@ def repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
 def _ring_push(ring: AnyArray, head: IntArray, rows: AnyArray, values: AnyArray) -> None:
     """Append one value at a time; the newest overwrite the oldest."""
     n_rows, size = ring.shape
+    for i in range(rows.size):  # compiled code does not check bounds; NumPy would raise
+        if rows[i] < 0 or rows[i] >= n_rows:
+            raise IndexError("ring_push: a row is outside the ring")
     for i in range(rows.size):
         r = rows[i]
-        if r < 0 or r >= n_rows:  # compiled code does not check bounds; NumPy would raise
-            raise IndexError("ring_push: a row is outside the ring")
         ring[r, head[r] % size] = values[i]
         head[r] += 1
 
@@ -446,13 +493,14 @@ def ring_push(ring: AnyArray, head: IntArray, rows: AnyArray, values: AnyArray) 
         values: ``(m,)`` values, cast to ``ring``'s dtype.
 
     Raises:
-        IndexError: if a row is negative or not below ``ring.shape[0]``.
+        IndexError: if a row is negative or not below ``ring.shape[0]``; nothing is pushed then.
     """
     if rows.size == 0:
         return
     if (
         ring.ndim != 2
         or ring.shape[1] == 0
+        or not (ring.flags.writeable and head.flags.writeable)
         or head.shape != ring.shape[:1]
         or head.dtype != np.int64
         or rows.dtype.kind not in "iu"

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from feedlab.core.arrays import F64Array
+from feedlab.core.kernels import outer_counters, uniform_outer
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -92,7 +93,13 @@ class Streams:
             float64 array of the broadcast shape. The value at an index depends only on the
             seed, replicate, stream, step and the counters at that index.
         """
-        h = np.full((1,), self.counter_key(name, step), dtype=np.uint64)
+        key = self.counter_key(name, step)
+        axes = outer_counters(counters)
+        if axes is not None:
+            # (person, slot, channel) counters: the compiled kernel hashes each prefix once.
+            shape = np.broadcast_shapes(*(np.shape(c) for c in counters))
+            return uniform_outer(key, *axes).reshape(shape)
+        h = np.full((1,), key, dtype=np.uint64)
         with np.errstate(over="ignore"):  # modular uint64 arithmetic is the point
             for counter in counters:
                 c = np.asarray(counter).astype(np.uint64, copy=False)

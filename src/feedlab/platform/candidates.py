@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import BoolArray, IntArray, U32Array
+from feedlab.core.kernels import repeated_keys, ring_push
 from feedlab.core.params import Params
 from feedlab.platform.observe import FollowView, PostView
 
@@ -83,16 +84,7 @@ def empty_inboxes(n_people: int, params: CandidateParams) -> Inboxes:
 
 def push(ring: U32Array, head: IntArray, people: IntArray, ids: U32Array) -> None:
     """Append ``ids[i]`` to the ring row ``people[i]`` in order; the newest overwrite the oldest."""
-    if people.size == 0:
-        return
-    order = np.argsort(people, kind="stable")
-    p, v = people[order], ids[order]
-    start = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    counts = np.diff(np.r_[start, p.size])
-    rank = np.arange(p.size) - np.repeat(start, counts)
-    size = ring.shape[1]
-    ring[p, (head[p] + rank) % size] = v
-    np.add.at(head, p[start], counts)
+    ring_push(ring, head, people, ids)
 
 
 def fan_out(inboxes: Inboxes, follows: FollowView, authors: IntArray, ids: U32Array) -> None:
@@ -198,17 +190,9 @@ def gather_candidates(
     ok &= view.author[slots] != persons[:, None]
     roots = np.where(ok, view.root[slots], 0)
 
-    # One row-wise sort finds duplicates within the candidates and against the seen memory:
-    # the seen roots come first, so a candidate equal to one of them is never the first of its run.
-    seen = inboxes.seen[persons]
-    keys = np.concatenate([seen, roots], axis=1)
-    order = np.argsort(keys, axis=1, kind="stable")
-    ranked = np.take_along_axis(keys, order, axis=1)
-    repeat = np.zeros(keys.shape, bool)
-    repeat[:, 1:] = (ranked[:, 1:] == ranked[:, :-1]) & (ranked[:, 1:] != 0)
-    duplicate = np.zeros(keys.shape, bool)
-    np.put_along_axis(duplicate, order, repeat, axis=1)
-    ok &= ~duplicate[:, seen.shape[1] :]
+    # A candidate is dropped when its cascade was seen recently or is offered earlier in the row.
+
+    ok &= ~repeated_keys(inboxes.seen[persons], roots)
     return Candidates(
         persons=persons,
         ids=np.where(ok, ids, 0).astype(np.uint32),

@@ -123,6 +123,11 @@ class PersonModel:
         per_shown = (self.excl_shown[persons] + 0.5) / (self.impressions[persons] + 1.0)
         return (1.0 / (1.0 + np.exp(-3.0 * (per_engaged / per_shown - 1.0)))).astype(np.float32)
 
+    def estimated_outrage_susceptibility_se(self) -> FloatArray:
+        """Standard error of the outrage estimate: shrinks as engagements are logged."""
+        engaged = self.action_counts[:, list(ENGAGE_ACTIONS)].sum(axis=1)
+        return (0.5 / np.sqrt(engaged + 1.0)).astype(np.float32)
+
     def estimated_wellbeing_risk(self) -> FloatArray:
         """A usage-based risk score in [0, 1] from heavy and late-night use, ``(n_people,)``."""
         heavy = self.minutes / (np.median(self.minutes) + 1.0)

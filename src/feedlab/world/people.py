@@ -40,7 +40,7 @@ class PeopleParams(Params):
     partisan_share: float = Field(0.8, ge=0, le=1)
     leaning_extremity: float = Field(2.0, gt=0)
     teen_share: float = Field(0.15, ge=0, le=1)
-    sessions_per_day_median: float = Field(2.5, gt=0)
+    sessions_per_day_median: float = Field(4.0, gt=0)
     sessions_per_day_sigma: float = Field(0.8, ge=0)
     posts_per_day_median: float = Field(0.12, gt=0)
     posts_per_day_sigma: float = Field(1.4, ge=0)

@@ -63,7 +63,8 @@ def post_capacity(params: WorldParams) -> int:
     """Slots the post ring needs: live posts over a lifetime with a wide safety margin."""
     if params.posts.capacity:
         return params.posts.capacity
-    per_person = max(1.0, params.posts.lifetime_hours / 24.0) * 3.0
+    # Originals plus reshares run to a few posts per person per day; keep 8 per person-day.
+    per_person = max(1.0, params.posts.lifetime_hours / 24.0) * 8.0
     return int(params.n_people * per_person) + 4096
 
 

@@ -22,7 +22,7 @@ def test_uniform_is_deterministic_and_in_the_unit_interval(seed: int) -> None:
     [
         {"name": "people.creation"},
         {"step": 4},
-        {"root_seed": 1},
+        {"root_seed": None},
         {"replicate": 1},
     ],
     ids=["name", "step", "root_seed", "replicate"],
@@ -30,6 +30,8 @@ def test_uniform_is_deterministic_and_in_the_unit_interval(seed: int) -> None:
 def test_uniform_depends_on_stream_step_seed_and_replicate(seed: int, other: dict) -> None:
     base = {"name": PEOPLE_CHOICE, "step": 3, "root_seed": seed, "replicate": 0}
     changed = base | other
+    if changed["root_seed"] is None:
+        changed["root_seed"] = seed + 1
     persons = np.arange(200)
     a = Streams(base["root_seed"], base["replicate"]).uniform(base["name"], base["step"], persons)
     b = Streams(changed["root_seed"], changed["replicate"]).uniform(

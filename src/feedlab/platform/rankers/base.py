@@ -7,6 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
+from feedlab.core import kernels
 from feedlab.core.arrays import F64Array, FloatArray, IntArray
 from feedlab.core.errors import ShapeError
 from feedlab.platform.candidates import Candidates
@@ -41,13 +42,7 @@ def top_k(scores: F64Array, k: int) -> IntArray:
 
     Ties are broken by column (lower first), so the result never depends on the sort algorithm.
     """
-    n, c = scores.shape
-    width = min(k, c)
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :width]
-    best = np.take_along_axis(scores, order, axis=1)
-    feeds = np.full((n, k), -1, np.int64)
-    feeds[:, :width] = np.where(np.isfinite(best), order, -1)
-    return feeds
+    return kernels.top_k(scores, k)
 
 
 def masked(scores: np.ndarray, context: RankContext) -> F64Array:

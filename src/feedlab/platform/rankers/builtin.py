@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import IntArray
+from feedlab.core.kernels import score_occurrence
 from feedlab.core.params import Params
 from feedlab.platform.observe import LOGGED_ACTIONS
 from feedlab.platform.rankers.base import FillsFeeds, RankContext, masked, top_k
@@ -70,20 +71,7 @@ def _author_discount(
     scores: np.ndarray, authors: np.ndarray, decay: float, floor: float
 ) -> np.ndarray:
     """Multiplier (1 - floor) * decay^j + floor, j = how many better-scored posts share the author."""
-    n, c = scores.shape
-    by_score = np.argsort(-scores, axis=1, kind="stable")
-    ranked_authors = np.take_along_axis(authors, by_score, axis=1)
-    by_author = np.argsort(ranked_authors, axis=1, kind="stable")
-    grouped = np.take_along_axis(ranked_authors, by_author, axis=1)
-    position = np.broadcast_to(np.arange(c), (n, c))
-    new_run = np.ones((n, c), bool)
-    new_run[:, 1:] = grouped[:, 1:] != grouped[:, :-1]
-    run_start = np.maximum.accumulate(np.where(new_run, position, 0), axis=1)
-    occurrence_sorted = position - run_start
-    occurrence_ranked = np.empty((n, c), np.int64)
-    np.put_along_axis(occurrence_ranked, by_author, occurrence_sorted, axis=1)
-    occurrence = np.empty((n, c), np.int64)
-    np.put_along_axis(occurrence, by_score, occurrence_ranked, axis=1)
+    occurrence = score_occurrence(scores, authors)  # (n, c) int64
     return (1.0 - floor) * np.power(decay, occurrence) + floor
 
 

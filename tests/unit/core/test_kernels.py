@@ -1,0 +1,277 @@
+"""Each compiled kernel equals its NumPy reference bit for bit, on random and edge-case rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from feedlab.core import kernels
+from feedlab.core.random import Streams
+from feedlab.platform.candidates import push
+from feedlab.platform.rankers.base import top_k
+
+# Shapes (rows, columns): empty batches, no columns, the realistic width, and rows longer than
+# the counting limit, which take the merge sort.
+SHAPES = [(0, 72), (5, 0), (1, 1), (64, 72), (40, 130), (12, 300)]
+
+
+def _scores(rng: np.random.Generator, shape: tuple[int, int], dtype: type) -> np.ndarray:
+    """Scores on a coarse grid (many ties) with -inf padding, NaN, +inf and signed zeros."""
+    scores = np.round(rng.normal(size=shape) * 3) / 4
+    for value, share in ((-np.inf, 0.3), (np.nan, 0.03), (np.inf, 0.02), (-0.0, 0.05)):
+        scores[rng.random(shape) < share] = value
+    return scores.astype(dtype)
+
+
+# --- counter-based uniforms ------------------------------------------------------------------
+
+
+def _numpy_path(streams: Streams, name: str, step: int, counters: tuple) -> np.ndarray:
+    """The NumPy path's uniforms: counters stacked on a new axis of 2 never form an outer product."""
+    shape = np.broadcast_shapes(*(np.shape(c) for c in counters))
+    stacked = tuple(np.broadcast_to(c, (2, *shape)) for c in counters)
+    assert kernels.outer_counters(stacked) is None
+    return streams.uniform(name, step, *stacked)[0]
+
+
+@pytest.mark.parametrize("n", [0, 1, 257])
+def test_outer_uniforms_equal_the_numpy_path(seed: int, n: int) -> None:
+    streams = Streams(root_seed=seed, replicate=2)
+    persons = np.random.default_rng(seed).choice(10_000, n, replace=False)
+    counters = (persons[:, None, None], np.arange(30)[None, :, None], np.arange(9))
+    assert kernels.outer_counters(counters) is not None
+    fast = streams.uniform("people.choice", 7, *counters)
+    reference = _numpy_path(streams, "people.choice", 7, counters)
+    assert fast.shape == reference.shape == (n, 30, 9)
+    assert fast.dtype == reference.dtype == np.float64
+    np.testing.assert_array_equal(fast, reference)
+
+
+@pytest.mark.parametrize(
+    "counters",
+    [
+        (np.arange(4)[:, None, None], np.arange(3)[:, None], np.arange(5)),
+        (7, np.arange(3)[:, None], np.arange(5)),
+        (np.array([5]), 3, 2),
+        (4, 3, 2),
+        # Counters near 2^64 wrap around in uint64 arithmetic.
+        (
+            np.array([0, 2**63, 2**64 - 1], np.uint64)[:, None, None],
+            np.array([2**64 - 2], np.uint64)[:, None],
+            np.arange(3, dtype=np.int32),
+        ),
+    ],
+)
+def test_outer_uniforms_cover_scalars_short_shapes_and_wraparound(counters: tuple) -> None:
+    streams = Streams(root_seed=11)
+    assert kernels.outer_counters(counters) is not None
+    fast = streams.uniform("people.choice", 3, *counters)
+    reference = _numpy_path(streams, "people.choice", 3, counters)
+    assert fast.shape == reference.shape == np.broadcast_shapes(*(np.shape(c) for c in counters))
+    np.testing.assert_array_equal(fast, reference)
+
+
+@pytest.mark.parametrize(
+    "counters",
+    [
+        (np.arange(3)[:, None], np.arange(3)[:, None], np.arange(10)),  # creation's counters
+        (np.arange(3)[:, None], np.arange(10)),
+        (np.arange(2)[:, None, None, None], np.arange(3)[:, None], np.arange(4), np.arange(5)),
+        (np.ones((1, 2, 3, 1)), np.arange(2), np.arange(3)),
+        (np.arange(3)[None, :, None], np.arange(3)[:, None, None], np.arange(4)),
+    ],
+)
+def test_other_counter_shapes_are_left_to_the_numpy_path(counters: tuple) -> None:
+    assert kernels.outer_counters(counters) is None
+
+
+def test_uniforms_stay_in_the_unit_interval() -> None:
+    counters = (np.arange(50)[:, None, None], np.arange(30)[None, :, None], np.arange(9))
+    u = Streams(root_seed=5).uniform("people.choice", 1, *counters)
+    assert ((u >= 0.0) & (u < 1.0)).all()
+    assert 0.45 < u.mean() < 0.55
+
+
+# --- top k -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("k", [1, 30, 400])
+def test_top_k_equals_the_stable_argsort(seed: int, shape: tuple, k: int, dtype: type) -> None:
+    scores = _scores(np.random.default_rng(seed), shape, dtype)
+    expected = kernels.top_k_reference(scores, k)
+    got = kernels.top_k(scores, k)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(top_k(scores, k), expected)
+
+
+def test_top_k_breaks_ties_by_lower_column_and_pads_non_finite() -> None:
+    scores = np.array([[1.0, 2.0, 2.0, -np.inf, 0.0, -0.0, np.nan, np.inf, 2.0]])
+    assert top_k(scores, 10).tolist() == [[-1, 1, 2, 8, 0, 4, 5, -1, -1, -1]]
+
+
+def test_top_k_of_rows_without_scores() -> None:
+    assert top_k(np.full((3, 4), -np.inf), 2).tolist() == [[-1, -1]] * 3
+    assert top_k(np.zeros((0, 4)), 2).shape == (0, 2)
+
+
+def test_top_k_of_other_dtypes_takes_the_numpy_path(seed: int) -> None:
+    scores = np.random.default_rng(seed).integers(-5, 5, size=(20, 30))
+    np.testing.assert_array_equal(top_k(scores, 7), kernels.top_k_reference(scores, 7))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(0, 6), st.integers(0, 12)),
+        elements=st.sampled_from([-np.inf, np.inf, np.nan, -1.5, -0.0, 0.0, 0.5, 2.0]),
+    ),
+    st.integers(1, 14),
+)
+def test_top_k_equals_the_reference_on_any_small_row(scores: np.ndarray, k: int) -> None:
+    np.testing.assert_array_equal(kernels.top_k(scores, k), kernels.top_k_reference(scores, k))
+
+
+# --- occurrence in score order ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("n_keys", [1, 4, 1000])
+@pytest.mark.parametrize("key_dtype", [np.int32, np.uint32, np.int64])
+def test_score_occurrence_equals_the_argsort_reference(
+    seed: int, shape: tuple, n_keys: int, dtype: type, key_dtype: type
+) -> None:
+    rng = np.random.default_rng(seed)
+    scores = _scores(rng, shape, dtype)
+    keys = rng.integers(0, n_keys, size=shape).astype(key_dtype)
+    expected = kernels.score_occurrence_reference(scores, keys)
+    got = kernels.score_occurrence(scores, keys)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_score_occurrence_counts_better_columns_of_the_same_key() -> None:
+    scores = np.array([[1.0, 3.0, 3.0, -np.inf, np.nan, 2.0, -np.inf]])
+    keys = np.array([[7, 7, 7, 7, 7, 8, 7]])
+    # Order: col 1, 2 (tie, lower first), 5, 0, 3, 6 (-inf by column), 4 (NaN last).
+    assert kernels.score_occurrence(scores, keys).tolist() == [[2, 0, 1, 3, 5, 0, 4]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 5).flatmap(
+        lambda n: st.integers(0, 12).flatmap(
+            lambda c: st.tuples(
+                hnp.arrays(
+                    np.float64,
+                    (n, c),
+                    elements=st.sampled_from([-np.inf, np.inf, np.nan, -1.0, -0.0, 0.0, 3.0]),
+                ),
+                hnp.arrays(np.int64, (n, c), elements=st.integers(-2, 2)),
+            )
+        )
+    )
+)
+def test_score_occurrence_equals_the_reference_on_any_small_row(
+    rows: tuple[np.ndarray, np.ndarray],
+) -> None:
+    scores, keys = rows
+    np.testing.assert_array_equal(
+        kernels.score_occurrence(scores, keys), kernels.score_occurrence_reference(scores, keys)
+    )
+
+
+# --- repeated keys ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 300])
+@pytest.mark.parametrize("widths", [(48, 72), (0, 72), (48, 0), (200, 300)])
+@pytest.mark.parametrize("n_keys", [3, 60, 100_000])
+def test_repeated_keys_equal_the_argsort_reference(
+    seed: int, n_rows: int, widths: tuple[int, int], n_keys: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n_seen, c = widths
+    seen = rng.integers(0, n_keys, size=(n_rows, n_seen)).astype(np.uint32)
+    keys = rng.integers(0, n_keys, size=(n_rows, c)).astype(np.uint32)
+    keys[rng.random(keys.shape) < 0.3] = 0
+    expected = kernels.repeated_keys_reference(seen, keys)
+    got = kernels.repeated_keys(seen, keys)
+    assert got.dtype == np.bool_
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(kernels.repeated_keys(seen, keys.astype(np.int64)), expected)
+
+
+def test_repeated_keys_skip_zero_and_keep_the_first_of_each_key() -> None:
+    seen = np.array([[5, 0, 9]], np.uint32)
+    keys = np.array([[0, 0, 5, 7, 7, 9, 8, 7]], np.uint32)
+    got = kernels.repeated_keys(seen, keys)
+    assert got.tolist() == [[False, False, True, False, True, True, False, True]]
+
+
+# --- ring buffers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_values", [0, 1, 50, 5000])
+@pytest.mark.parametrize("width", [1, 4, 48])
+def test_ring_push_equals_the_sorted_scatter(seed: int, n_values: int, width: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_rows = 40
+    ring = rng.integers(0, 100, size=(n_rows, width)).astype(np.uint32)
+    head = rng.integers(0, 3 * width, size=n_rows).astype(np.int64)
+    rows = rng.integers(0, n_rows, size=n_values).astype(np.int64)
+    values = rng.integers(1, 2**32, size=n_values).astype(np.uint32)
+    expected_ring, expected_head = ring.copy(), head.copy()
+    kernels.ring_push_reference(expected_ring, expected_head, rows, values)
+    push(ring, head, rows, values)
+    np.testing.assert_array_equal(ring, expected_ring)
+    np.testing.assert_array_equal(head, expected_head)
+
+
+def test_ring_push_keeps_the_newest_values_in_order() -> None:
+    ring = np.zeros((2, 3), np.uint32)
+    head = np.zeros(2, np.int64)
+    kernels.ring_push(ring, head, np.array([0, 1, 0, 0, 0]), np.array([1, 2, 3, 4, 5], np.uint32))
+    assert ring.tolist() == [[5, 3, 4], [2, 0, 0]]
+    assert head.tolist() == [4, 1]
+
+
+def test_ring_push_rejects_rows_outside_the_ring() -> None:
+    ring = np.zeros((2, 3), np.uint32)
+    head = np.zeros(2, np.int64)
+    with pytest.raises(IndexError, match="outside the ring"):
+        kernels.ring_push(ring, head, np.array([0, 2]), np.array([1, 2], np.uint32))
+    assert not ring.any()
+    assert not head.any()
+
+
+def test_ring_push_into_a_frozen_ring_raises_like_numpy() -> None:
+    ring = np.zeros((2, 3), np.uint32)
+    ring.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        kernels.ring_push(ring, np.zeros(2, np.int64), np.array([0]), np.array([1], np.uint32))
+
+
+# --- inputs the kernels do not compile for take the NumPy path -------------------------------
+
+
+def test_unsupported_dtypes_fall_back_to_the_references(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = _scores(rng, (20, 30), np.float64)
+    float_keys = rng.integers(0, 4, size=(20, 30)).astype(np.float64)
+    np.testing.assert_array_equal(
+        kernels.score_occurrence(scores, float_keys),
+        kernels.score_occurrence_reference(scores, float_keys),
+    )
+    seen = rng.integers(0, 9, size=(20, 5)).astype(np.uint64)
+    keys = rng.integers(0, 9, size=(20, 30)).astype(np.uint64)
+    np.testing.assert_array_equal(
+        kernels.repeated_keys(seen, keys), kernels.repeated_keys_reference(seen, keys)
+    )
