@@ -179,7 +179,7 @@ def gather_candidates(
     n = persons.size
     parts = [inboxes.inbox[persons]]
     if params.out_of_network:
-        parts.append(pools.by_topic[top_topics].reshape(n, -1))
+        parts.append(pools.by_topic[top_topics].reshape(n, 2 * pools.by_topic.shape[1]))
         parts.append(np.broadcast_to(pools.trending, (n, pools.trending.size)))
     ids = np.concatenate(parts, axis=1)
     in_network = np.zeros(ids.shape, bool)
@@ -187,7 +187,8 @@ def gather_candidates(
 
     ok = view.alive(ids, tick, lifetime)
     slots = view.slots_of(ids)
-    ok &= view.author[slots] != persons[:, None]
+    # Never one's own posts, nor others' reshares of them.
+    ok &= (view.author[slots] != persons[:, None]) & (view.root_author[slots] != persons[:, None])
     roots = np.where(ok, view.root[slots], 0)
 
     # A candidate is dropped when its cascade was seen recently or is offered earlier in the row.

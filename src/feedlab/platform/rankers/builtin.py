@@ -61,9 +61,12 @@ class Engagement(Params, FillsFeeds):
         """Top ``k`` by weighted engagement, with the author-diversity discount."""
         scores = masked(self.score(context), context)
         authors = context.view.author[np.maximum(context.candidates.slots, 0)]
-        scores = scores * _author_discount(
+        factor = _author_discount(
             scores, authors, self.author_diversity_decay, self.author_diversity_floor
         )
+        # The factor must demote whatever the sign: a negative score (expected hides outweigh
+        # the rest) is divided by it, not multiplied, or a repeated author would be promoted.
+        scores = np.where(scores >= 0, scores * factor, scores / factor)
         return top_k(np.where(np.isnan(scores), -np.inf, scores), k)
 
 
@@ -75,8 +78,11 @@ def _author_discount(
     return (1.0 - floor) * np.power(decay, occurrence) + floor
 
 
-class Chronological(Params, FillsFeeds):
-    """Reverse-chronological feed of followed accounts only (the "Following" tab)."""
+class Chronological(Params):
+    """Reverse-chronological feed of followed accounts only (the "Following" tab).
+
+    Out-of-network candidates are never shown, so feeds may hold fewer than ``k`` posts.
+    """
 
     def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
         """Newest in-network posts first."""

@@ -1,0 +1,207 @@
+"""The ``feedlab`` command line: a real tiny run, and one clear error per kind of bad input."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from feedlab.cli.main import app
+from feedlab.io.catalog import CATALOG_FILE, list_runs
+from feedlab.metrics.catalog import METRICS
+
+WIDE = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _invoke(runner: CliRunner, *args: str):
+    return runner.invoke(app, list(args), env=WIDE, catch_exceptions=False)
+
+
+def _all_output(result) -> str:
+    """Everything the user would see: stdout and stderr, interleaved."""
+    return result.output
+
+
+def test_scenarios_lists_the_builtin_scenarios(runner: CliRunner) -> None:
+    result = _invoke(runner, "scenarios")
+    assert result.exit_code == 0, _all_output(result)
+    assert "social-dilemma" in result.stdout
+    assert "ranker-zoo" in result.stdout
+
+
+def test_scenarios_show_prints_the_toml(runner: CliRunner) -> None:
+    result = _invoke(runner, "scenarios", "--show", "social-dilemma")
+    assert result.exit_code == 0
+    assert 'name = "social-dilemma"' in result.stdout
+    assert "[[arms]]" in result.stdout
+
+
+def test_a_tiny_run_writes_a_complete_run_folder(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = _invoke(
+        runner,
+        "run",
+        "social-dilemma",
+        *("--people", "300", "--days", "1", "--seeds", "2", "--workers", "1"),
+        *("--out", str(out)),
+    )
+    assert result.exit_code == 0, _all_output(result)
+    assert {p.name for p in out.iterdir()} >= {"config.toml", "metrics.parquet", "report.html"}
+    assert "n_people = 300" in (out / "config.toml").read_text()
+
+    frame = pl.read_parquet(out / "metrics.parquet")
+    assert frame.columns == ["arm", "seed", "day", "metric", "value"]
+    assert set(frame["metric"].unique()) == {m.name for m in METRICS}
+    assert set(frame["arm"].unique()) == {"engagement", "chronological"}
+    assert frame["seed"].n_unique() == 2
+    assert set(frame["day"].unique()) == {1}
+    assert frame.height == 2 * 2 * len(METRICS)
+
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<html" in html.lower()
+    assert "time_spent_min" in html
+
+    assert (tmp_path / CATALOG_FILE).is_file()
+    runs = list_runs(tmp_path)
+    assert runs.height == 1
+    record = runs.row(0, named=True)
+    assert record["run_id"] == "run"
+    assert record["n_people"] == 300
+    assert record["seeds"] == 2
+    assert list(record["arms"]) == ["engagement", "chronological"]
+    # Nothing else was left in the runs folder (no staging folder).
+    assert {p.name for p in tmp_path.iterdir()} == {"run", CATALOG_FILE}
+    assert "results:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        pytest.param("world.people.posts_per_day_median=1e-9", id="nothing-posted"),
+        pytest.param("world.people.sessions_per_day_median=1e-9", id="nobody-online"),
+    ],
+)
+def test_a_quiet_society_still_runs(runner: CliRunner, tmp_path: Path, setting: str) -> None:
+    out = tmp_path / "run"
+    result = _invoke(
+        runner, "run", "social-dilemma", "--people", "300", "--days", "1", "--seeds", "1",
+        "--workers", "1", "--set", setting, "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, _all_output(result)
+    assert (out / "metrics.parquet").is_file()
+
+
+BAD_INPUTS = [
+    pytest.param(
+        ["run", "social-dilemm"],
+        ["Unknown scenario 'social-dilemm'", "Did you mean 'social-dilemma'?"],
+        id="unknown-scenario",
+    ),
+    pytest.param(
+        ["run", "social-dilemma", "--set", "world.n_peple=5"],
+        ["Unknown key 'n_peple' in world", "Did you mean 'n_people'?"],
+        id="misspelt-key",
+    ),
+    pytest.param(
+        ["run", "social-dilemma", "--people", "3"],
+        ["world.n_people", "10", "got 3"],
+        id="too-few-people",
+    ),
+    pytest.param(
+        ["run", "social-dilemma", "--set", "world.tick_hours=5"],
+        ["world.tick_hours", "divisor of 24", "got 5"],
+        id="tick-hours",
+    ),
+    pytest.param(
+        ["run", "social-dilemma", "--set", "arms.0.ranker=engagment"],
+        ["arms[0].ranker", "got 'engagment'", "Did you mean 'engagement'?"],
+        id="misspelt-ranker",
+    ),
+    pytest.param(
+        ["run", "social-dilemma", "--days", "0"],
+        ["days", "got 0"],
+        id="zero-days",
+    ),
+]
+
+
+def _assert_clean_failure(result, expected: list[str]) -> None:
+    text = _all_output(result)
+    assert result.exit_code == 2, text
+    assert "Traceback" not in text
+    flat = re.sub(r"\s+", " ", text)
+    for fragment in expected:
+        assert fragment in flat, (fragment, text)
+
+
+@pytest.mark.parametrize(("args", "expected"), BAD_INPUTS)
+def test_bad_input_exits_2_names_the_field_and_writes_nothing(
+    runner: CliRunner, tmp_path: Path, args: list[str], expected: list[str]
+) -> None:
+    out = tmp_path / "runs" / "run"
+    result = _invoke(runner, *args, "--out", str(out))
+    _assert_clean_failure(result, expected)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_malformed_toml_file(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text('name = "broken"\n[world\nn_people = 300\n', encoding="utf-8")
+    out = tmp_path / "runs" / "run"
+    result = _invoke(runner, "run", str(config), "--out", str(out))
+    _assert_clean_failure(result, ["broken.toml", "must be valid TOML", "line 2"])
+    assert [p.name for p in tmp_path.iterdir()] == ["broken.toml"]
+
+
+def test_missing_toml_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = _invoke(runner, "run", str(tmp_path / "absent.toml"))
+    _assert_clean_failure(result, ["config file must exist", "absent.toml"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_non_empty_out_folder_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = _invoke(
+        runner, "run", "social-dilemma", "--people", "300", "--days", "1", "--seeds", "1",
+        "--workers", "1", "--out", str(out),
+    )  # fmt: skip
+    _assert_clean_failure(result, ["--out must be a new or empty folder", "taken"])
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def _feedlab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | WIDE
+    return subprocess.run(
+        [sys.executable, "-c", "from feedlab.cli.main import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_entry_point_in_a_real_process(tmp_path: Path) -> None:
+    listed = _feedlab("scenarios", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "social-dilemma" in listed.stdout
+
+    failed = _feedlab("run", "social-dilemma", "--set", "world.n_peple=5", cwd=tmp_path)
+    assert failed.returncode == 2
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert "Did you mean 'n_people'?" in re.sub(r"\s+", " ", failed.stderr)
+    assert list(tmp_path.iterdir()) == []

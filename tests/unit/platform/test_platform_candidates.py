@@ -1,0 +1,171 @@
+import numpy as np
+import pytest
+
+from feedlab.core.random import PLATFORM_RANK
+from feedlab.engine.step import Setup, SimState
+from feedlab.platform.candidates import (
+    CandidateParams,
+    Candidates,
+    empty_inboxes,
+    fan_out,
+    gather_candidates,
+    push,
+)
+from feedlab.platform.observe import PostView, observe_follows, observe_posts
+from feedlab.platform.state import Served, serve
+from feedlab.world.graph import graph_from_edges
+
+N_PEOPLE = 800
+TICKS = 36  # a day and a half: inboxes, pools and seen memories are filled
+
+
+@pytest.fixture(scope="module")
+def sim(simulate) -> tuple[Setup, SimState]:
+    return simulate(n_people=N_PEOPLE, ticks=TICKS)
+
+
+def _lifetime(setup: Setup, state: SimState) -> int:
+    return state.world.clock.ticks(setup.world.posts.lifetime_hours)
+
+
+@pytest.fixture(scope="module")
+def candidates(sim) -> tuple[Candidates, PostView, SimState]:
+    setup, state = sim
+    view = observe_posts(state.world.posts)
+    persons = np.arange(N_PEOPLE)
+    model = state.platform.model
+    top_topics = np.argsort(-model.estimated_interest(persons), axis=1, kind="stable")[:, :2]
+    cands = gather_candidates(
+        persons,
+        state.platform.inboxes,
+        state.platform.pools,
+        top_topics,
+        view,
+        setup.platform.candidates,
+        state.tick,
+        _lifetime(setup, state),
+    )
+    return cands, view, state
+
+
+@pytest.fixture(scope="module")
+def served(sim) -> tuple[Served, PostView, SimState]:
+    setup, state = sim
+    view = observe_posts(state.world.posts)
+    persons = np.arange(N_PEOPLE)
+    out = serve(
+        state.platform,
+        view,
+        persons,
+        setup.ranker,
+        setup.platform,
+        setup.streams.rng(PLATFORM_RANK, state.tick),
+        state.tick,
+        _lifetime(setup, state),
+    )
+    return out, view, state
+
+
+def _duplicate_count(rows: np.ndarray) -> int:
+    total = 0
+    for row in rows:
+        row = row[row != 0]
+        total += row.size - np.unique(row).size
+    return total
+
+
+def test_candidates_are_padded_consistently(candidates) -> None:
+    cands, view, _ = candidates
+    params = CandidateParams()
+    width = params.inbox_size + 2 * params.topic_pool + params.trending
+    assert cands.ids.shape == (N_PEOPLE, width)
+    assert cands.slots.shape == cands.ids.shape
+    np.testing.assert_array_equal(cands.valid, cands.ids != 0)
+    np.testing.assert_array_equal(cands.slots[cands.valid], view.slots_of(cands.ids[cands.valid]))
+    assert not cands.in_network[~cands.valid].any()
+    assert not cands.in_network[:, params.inbox_size :].any()
+    # There is something to rank, from both sources.
+    assert cands.valid.sum(axis=1).mean() > 10
+    assert cands.in_network.any()
+    assert (cands.valid & ~cands.in_network).any()
+
+
+def test_candidates_are_live_posts(candidates, sim) -> None:
+    cands, view, state = candidates
+    setup, _ = sim
+    ids = cands.ids[cands.valid]
+    assert view.alive(ids, state.tick, _lifetime(setup, state)).all()
+
+
+def test_candidates_have_no_duplicate_cascade_per_row(candidates) -> None:
+    cands, view, _ = candidates
+    roots = np.where(cands.valid, view.root[np.maximum(cands.slots, 0)], 0)
+    assert _duplicate_count(roots) == 0
+
+
+def test_the_sources_do_overlap_so_deduplication_matters(candidates, sim) -> None:
+    cands, view, state = candidates
+    setup, _ = sim
+    inbox = state.platform.inboxes.inbox[cands.persons]
+    live = view.alive(inbox, state.tick, _lifetime(setup, state))
+    raw_roots = np.where(live, view.root[view.slots_of(inbox)], 0)
+    assert _duplicate_count(raw_roots) > 0
+
+
+def test_candidates_never_include_the_persons_own_posts(candidates) -> None:
+    cands, view, _ = candidates
+    authors = np.where(cands.valid, view.author[np.maximum(cands.slots, 0)], -1)
+    assert not (authors == cands.persons[:, None]).any()
+
+
+def test_candidates_skip_cascades_the_person_has_seen(candidates) -> None:
+    cands, view, state = candidates
+    seen = state.platform.inboxes.seen
+    assert (seen != 0).any()
+    roots = np.where(cands.valid, view.root[np.maximum(cands.slots, 0)], 0)
+    for person in range(N_PEOPLE):
+        remembered = seen[person][seen[person] != 0]
+        assert not np.isin(roots[person][roots[person] != 0], remembered).any()
+
+
+def test_served_feeds_are_distinct_cascades_not_by_the_viewer(served, sim) -> None:
+    out, view, _ = served
+    setup, _ = sim
+    k = setup.platform.feed_size
+    assert out.post_ids.shape == (N_PEOPLE, k)
+    shown = out.post_ids != 0
+    np.testing.assert_array_equal(shown, out.slots >= 0)
+    # Padding only at the end of a feed.
+    assert not (shown[:, 1:] & ~shown[:, :-1]).any()
+    assert shown.sum(axis=1).mean() > 10
+    roots = np.where(shown, view.root[np.maximum(out.slots, 0)], 0)
+    assert _duplicate_count(roots) == 0
+    authors = np.where(shown, view.author[np.maximum(out.slots, 0)], -1)
+    assert not (authors == out.persons[:, None]).any()
+    assert out.predictions.shape == (N_PEOPLE, k, 7)
+    assert ((out.predictions >= 0) & (out.predictions <= 1)).all()
+
+
+def test_push_keeps_the_newest_items_per_row() -> None:
+    ring = np.zeros((3, 4), np.uint32)
+    head = np.zeros(3, np.int64)
+    push(ring, head, np.array([0, 1, 0, 0]), np.array([1, 2, 3, 4], np.uint32))
+    np.testing.assert_array_equal(head, [3, 1, 0])
+    np.testing.assert_array_equal(ring[0], [1, 3, 4, 0])
+    push(ring, head, np.array([0, 0, 2]), np.array([5, 6, 7], np.uint32))
+    # Row 0 wrapped: 6 overwrote the oldest item (1).
+    np.testing.assert_array_equal(ring[0], [6, 3, 4, 5])
+    np.testing.assert_array_equal(ring[1], [2, 0, 0, 0])
+    np.testing.assert_array_equal(ring[2], [7, 0, 0, 0])
+    np.testing.assert_array_equal(head, [5, 1, 1])
+
+
+def test_fan_out_delivers_to_every_follower() -> None:
+    # 1 and 2 follow 0; 2 follows 1; nobody follows 2.
+    graph = graph_from_edges(np.array([1, 2, 2]), np.array([0, 0, 1]), 3)
+    inboxes = empty_inboxes(3, CandidateParams(inbox_size=4))
+    fan_out(inboxes, observe_follows(graph), np.array([0, 1, 2]), np.array([10, 11, 12], np.uint32))
+    assert set(inboxes.inbox[0][inboxes.inbox[0] != 0].tolist()) == set()
+    assert set(inboxes.inbox[1][inboxes.inbox[1] != 0].tolist()) == {10}
+    assert set(inboxes.inbox[2][inboxes.inbox[2] != 0].tolist()) == {10, 11}
+    np.testing.assert_array_equal(inboxes.inbox_head, [0, 1, 2])

@@ -1,0 +1,78 @@
+import math
+
+import numpy as np
+import pytest
+
+from feedlab.engine.run import run_cell
+from feedlab.experiments.config import load_config
+from feedlab.experiments.runner import plan
+from feedlab.platform.estimator import (
+    ENGAGE_ACTIONS,
+    N_ACTIONS,
+    N_SHARED,
+    EstimatorParams,
+    Features,
+    forget,
+    init_person_model,
+    p_engage,
+    predict,
+)
+
+
+def test_the_digital_model_learns_over_days(seed: int) -> None:
+    config = load_config(
+        "social-dilemma",
+        ["world.n_people=1500", "days=3", "seeds=1", f"root_seed={seed}"],
+    )
+    (cell,) = [c for c in plan(config) if c.arm == "engagement"]
+    rows = run_cell(cell)
+    value = {(day, metric): v for _, _, day, metric, v in rows}
+    auc = [value[(day, "model_auc")] for day in (1, 2, 3)]
+    mae = [value[(day, "leaning_inference_mae")] for day in (1, 2, 3)]
+    assert all(math.isfinite(v) for v in auc + mae)
+    assert auc[2] > auc[0]
+    assert auc[2] > 0.55
+    assert mae[2] < mae[0]
+
+
+def test_a_fresh_model_predicts_the_prior_rate_for_everything() -> None:
+    model = init_person_model(5, 3, 1024)
+    m = 4
+    x = Features(
+        shared=np.zeros((m, N_SHARED), np.float32),
+        person_logit=model.person_logit[np.zeros(m, np.int64)],
+        post_logit=model.post_logit[np.zeros(m, np.int64)],
+    )
+    p = predict(model, x)
+    assert p.shape == (m, N_ACTIONS)
+    np.testing.assert_allclose(p, 0.02, rtol=1e-4)
+    # Knows nothing yet: no leaning, uniform interest.
+    np.testing.assert_array_equal(model.estimated_leaning(), 0.0)
+    np.testing.assert_allclose(model.estimated_interest(np.arange(5)), 1.0)
+
+
+def test_p_engage_treats_the_heads_as_independent() -> None:
+    predictions = np.zeros((2, N_ACTIONS), np.float32)
+    predictions[0, list(ENGAGE_ACTIONS)] = [0.1, 0.2, 0.0, 0.5]
+    predictions[1, 4] = 0.9  # hide is not engagement
+    expected = 1 - 0.9 * 0.8 * 1.0 * 0.5
+    np.testing.assert_allclose(p_engage(predictions), [expected, 0.0], rtol=1e-6)
+
+
+def test_forget_halves_counts_after_memory_days() -> None:
+    params = EstimatorParams(memory_days=4.0)
+    model = init_person_model(3, 2, 1024)
+    model.impressions[:] = 8.0
+    model.topic_shown[:] = 2.0
+    for _ in range(4):
+        model = forget(model, params)
+    np.testing.assert_allclose(model.impressions, 4.0, rtol=1e-5)
+    np.testing.assert_allclose(model.topic_shown, 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, 11.0])
+def test_estimator_params_are_validated(value: float) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        EstimatorParams(learning_rate=value)
