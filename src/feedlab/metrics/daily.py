@@ -16,7 +16,7 @@ from feedlab.platform.estimator import PersonModel
 from feedlab.world.people import People
 from feedlab.world.posts import Posts
 
-AUC_SAMPLE_PER_TICK = 20_000
+AUC_SAMPLE_PER_TICK = 4_000
 """Impressions per tick kept for the AUC (a uniform thinning beyond this)."""
 
 
@@ -82,7 +82,8 @@ def tally_sessions(
     tally.impressions_outrage += int((posts.outrage[slot] >= outrage_threshold).sum())
     tally.impressions_false += int(posts.is_false[slot].sum())
     tally.impressions_cross += int(((people.leaning[who] >= 0) != (posts.leaning[slot] >= 0)).sum())
-    np.add.at(tally.topic_counts, (who, posts.topic_a[slot]), 1.0)
+    flat = who * tally.n_topics + posts.topic_a[slot]
+    tally.topic_counts.reshape(-1)[:] += np.bincount(flat, minlength=tally.topic_counts.size)
     hit = engaged[rows, cols]
     tally.consumed_people.append(who[hit])
     tally.consumed_roots.append(posts.root[slot[hit]].astype(np.int64))

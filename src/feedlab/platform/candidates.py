@@ -37,10 +37,10 @@ class CandidateParams(Params):
         out_of_network: whether out-of-network sources are used at all.
     """
 
-    inbox_size: int = Field(48, ge=1, le=4096)
+    inbox_size: int = Field(32, ge=1, le=4096)
     seen_memory: int = Field(48, ge=1, le=4096)
-    topic_pool: int = Field(8, ge=0, le=1024)
-    trending: int = Field(8, ge=0, le=1024)
+    topic_pool: int = Field(6, ge=0, le=1024)
+    trending: int = Field(6, ge=0, le=1024)
     out_of_network: bool = True
 
 

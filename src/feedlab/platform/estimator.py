@@ -19,6 +19,7 @@ from pydantic import Field
 
 from feedlab.core.arrays import F64Array, FloatArray, IntArray
 from feedlab.core.params import Params
+from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS, ImpressionLog, PostView
 
 N_ACTIONS = len(LOGGED_ACTIONS)
@@ -271,37 +272,40 @@ def learn(
     grad_sq = model.grad_sq + grad**2
     step = params.learning_rate * grad / np.sqrt(grad_sq)
 
-    # Per-person and per-cascade counters are model-owned buffers updated in place: a tick
-    # touches only the people in session, so the cost follows impressions, not population.
+    # Per-person counters are model-owned buffers updated in place, in one compiled pass.
     prior = params.prior_strength
-    np.add.at(model.impressions, who, 1.0)
-    np.add.at(model.action_counts, who, y)
-    touched = np.unique(who)
+    engaged = y[:, list(ENGAGE_ACTIONS)].max(axis=1)
+    dwell_minutes = (log.dwell_seconds[rows, cols] / 60.0).astype(np.float32)
+    night = bool(hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1])
+    kernels.count_impressions(
+        who,
+        slots,
+        y,
+        engaged,
+        view.topic_a,
+        view.slant,
+        view.exclamations,
+        dwell_minutes,
+        night,
+        model.impressions,
+        model.action_counts,
+        model.topic_shown,
+        model.topic_engaged,
+        model.leaning_sum,
+        model.leaning_weight,
+        model.excl_engaged,
+        model.excl_shown,
+        model.minutes,
+        model.night_minutes,
+    )
+    touched = np.flatnonzero(np.bincount(who, minlength=model.n_people))
     model.person_logit[touched] = _smoothed_logit(
         model.action_counts[touched], model.impressions[touched], prior, model.global_rates
     )
-    topic = view.topic_a[slots]
-    engaged = y[:, list(ENGAGE_ACTIONS)].max(axis=1)
-    np.add.at(model.topic_shown, (who, topic), 1.0)
-    np.add.at(model.topic_engaged, (who, topic), engaged)
-
-    # Leaning evidence: slant of what a person likes or shares (Barberá-style revealed position).
-    endorse = np.maximum(y[:, 1], y[:, 2])
-    np.add.at(model.leaning_sum, who, endorse * view.slant[slots])
-    np.add.at(model.leaning_weight, who, endorse)
-    excl = np.log1p(view.exclamations[slots]).astype(np.float32)
-    np.add.at(model.excl_engaged, who, engaged * excl)
-    np.add.at(model.excl_shown, who, excl)
-    minutes = (log.dwell_seconds[rows, cols] / 60.0).astype(np.float32)
-    np.add.at(model.minutes, who, minutes)
-    if hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1]:
-        np.add.at(model.night_minutes, who, minutes)
 
     root_slots = view.slots_of(view.root[slots])
     live = view.id[root_slots] == view.root[slots]
-    np.add.at(model.post_impressions, root_slots[live], 1.0)
-    np.add.at(model.post_actions, root_slots[live], y[live])
-    roots = np.unique(root_slots[live])
+    roots = kernels.count_cascades(root_slots, live, y, model.post_impressions, model.post_actions)
     model.post_logit[roots] = _smoothed_logit(
         model.post_actions[roots], model.post_impressions[roots], prior, model.global_rates
     )
@@ -314,6 +318,39 @@ def learn(
         grad_sq=grad_sq,
         global_rates=0.99 * model.global_rates + 0.01 * y.mean(axis=0),
     )
+
+
+def count_reference(
+    model: PersonModel,
+    view: PostView,
+    who: IntArray,
+    slots: IntArray,
+    y: FloatArray,
+    dwell_minutes: FloatArray,
+    night: bool,
+) -> None:
+    """NumPy reference of :func:`feedlab.platform.kernels.count_impressions` (in place)."""
+    n = model.n_people
+    model.impressions[:] += np.bincount(who, minlength=n)
+    for a in range(N_ACTIONS):
+        model.action_counts[:, a] += np.bincount(who, y[:, a], n).astype(np.float32)
+    n_topics = model.topic_shown.shape[1]
+    flat = who * n_topics + view.topic_a[slots]
+    engaged = y[:, list(ENGAGE_ACTIONS)].max(axis=1)
+    model.topic_shown.reshape(-1)[:] += np.bincount(flat, minlength=n * n_topics)
+    model.topic_engaged.reshape(-1)[:] += np.bincount(flat, engaged, n * n_topics).astype(
+        np.float32
+    )
+    endorse = np.maximum(y[:, 1], y[:, 2])
+    model.leaning_sum[:] += np.bincount(who, endorse * view.slant[slots], n).astype(np.float32)
+    model.leaning_weight[:] += np.bincount(who, endorse, n).astype(np.float32)
+    excl = np.log1p(view.exclamations[slots].astype(np.float32))
+    model.excl_engaged[:] += np.bincount(who, engaged * excl, n).astype(np.float32)
+    model.excl_shown[:] += np.bincount(who, excl, n).astype(np.float32)
+    minutes = np.bincount(who, dwell_minutes, n).astype(np.float32)
+    model.minutes[:] += minutes
+    if night:
+        model.night_minutes[:] += minutes
 
 
 def forget(model: PersonModel, params: EstimatorParams) -> PersonModel:

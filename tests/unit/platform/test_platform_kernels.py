@@ -1,0 +1,60 @@
+"""The compiled learning kernels agree with their NumPy references."""
+
+import numpy as np
+
+from feedlab.platform import kernels
+from feedlab.platform.estimator import ENGAGE_ACTIONS, N_ACTIONS, count_reference, init_person_model
+from feedlab.platform.observe import observe_posts
+from feedlab.world.posts import empty_posts
+
+
+def _batch(seed: int, n_people: int, m: int):
+    rng = np.random.default_rng(seed)
+    posts = empty_posts(2048)
+    posts.topic_a[:] = rng.integers(0, 5, posts.capacity)
+    posts.slant[:] = rng.uniform(-1, 1, posts.capacity)
+    posts.exclamations[:] = rng.integers(0, 6, posts.capacity)
+    who = rng.integers(0, n_people, m)
+    slots = rng.integers(0, posts.capacity, m)
+    y = (rng.random((m, N_ACTIONS)) < 0.2).astype(np.float32)
+    minutes = rng.random(m).astype(np.float32)
+    return posts, who, slots, y, minutes
+
+
+def test_count_impressions_matches_its_reference() -> None:
+    posts, who, slots, y, minutes = _batch(1, 50, 4000)
+    view = observe_posts(posts)
+    fast = init_person_model(50, 5, posts.capacity)
+    slow = init_person_model(50, 5, posts.capacity)
+    engaged = y[:, list(ENGAGE_ACTIONS)].max(axis=1)
+    kernels.count_impressions(
+        who, slots, y, engaged, view.topic_a, view.slant, view.exclamations, minutes, True,
+        fast.impressions, fast.action_counts, fast.topic_shown, fast.topic_engaged,
+        fast.leaning_sum, fast.leaning_weight, fast.excl_engaged, fast.excl_shown,
+        fast.minutes, fast.night_minutes,
+    )  # fmt: skip
+    count_reference(slow, view, who, slots, y, minutes, True)
+    for name in (
+        "impressions", "action_counts", "topic_shown", "topic_engaged", "leaning_sum",
+        "leaning_weight", "excl_engaged", "excl_shown", "minutes", "night_minutes",
+    ):  # fmt: skip
+        np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-4, atol=1e-3)
+    assert fast.impressions.sum() == 4000
+
+
+def test_count_cascades_adds_live_rows_and_lists_each_touched_slot_once() -> None:
+    rng = np.random.default_rng(2)
+    roots = rng.integers(0, 64, 500)
+    live = rng.random(500) < 0.8
+    y = (rng.random((500, N_ACTIONS)) < 0.3).astype(np.float32)
+    impressions = np.zeros(64, np.float32)
+    actions = np.zeros((64, N_ACTIONS), np.float32)
+    touched = kernels.count_cascades(roots, live, y, impressions, actions)
+    np.testing.assert_array_equal(impressions, np.bincount(roots[live], minlength=64))
+    expected = np.zeros((64, N_ACTIONS))
+    np.add.at(expected, roots[live], y[live])
+    np.testing.assert_allclose(actions, expected)
+    assert sorted(touched.tolist()) == sorted(set(roots[live].tolist()))
+    # A slot touched in an earlier call is listed again when touched again.
+    again = kernels.count_cascades(roots[:1], np.ones(1, bool), y[:1], impressions, actions)
+    assert again.tolist() == [roots[0]]
