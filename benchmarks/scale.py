@@ -23,21 +23,15 @@ RESULTS = Path(__file__).parent / "results"
 
 def measure(n_people: int, days: int, ranker: str) -> dict[str, object]:
     """Run one cell in this process and return timings (called in a child process)."""
-    from feedlab.core.random import Streams
-    from feedlab.engine.step import Setup, homogenization_pairs, start, step
+    from feedlab.engine.run import setup_for
+    from feedlab.engine.step import start, step
     from feedlab.experiments.config import load_config
+    from feedlab.experiments.runner import plan
 
-    config = load_config("social-dilemma", [f"world.n_people={n_people}", f"days={days}"])
-    streams = Streams(root_seed=config.root_seed)
-    index = [a.name for a in config.arms].index(ranker)
-    setup = Setup(
-        world=config.world,
-        behaviour=config.behaviour,
-        platform=config.arm_platform(index),
-        ranker=config.arm_ranker(index),
-        streams=streams,
-        pairs=homogenization_pairs(n_people, streams),
+    config = load_config(
+        "social-dilemma", [f"world.n_people={n_people}", f"days={days}", "seeds=1"]
     )
+    setup = setup_for(next(cell for cell in plan(config) if cell.arm == ranker))
     t0 = time.perf_counter()
     state = start(setup)
     init_seconds = time.perf_counter() - t0

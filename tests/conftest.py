@@ -8,8 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from feedlab.core.random import Streams
-from feedlab.engine.step import Setup, SimState, homogenization_pairs, start, step
+from feedlab.engine.run import setup_for
+from feedlab.engine.step import Setup, SimState, start, step
 from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.runner import plan
 from feedlab.platform.candidates import Candidates
@@ -76,15 +76,7 @@ def simulate() -> Callable[..., tuple[Setup, SimState]]:
             ],
         )
         cell = next(c for c in plan(config) if c.arm == config.arms[arm].name)
-        streams = Streams(root_seed=cell.seed)
-        setup = Setup(
-            world=cell.world,
-            behaviour=cell.behaviour,
-            platform=cell.platform,
-            ranker=cell.ranker,
-            streams=streams,
-            pairs=homogenization_pairs(cell.world.n_people, streams),
-        )
+        setup = setup_for(cell)
         state = start(setup)
         for _ in range(ticks):
             step(state, setup)

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from feedlab.core.errors import ShapeError
-from feedlab.platform.candidates import gather_candidates
 from feedlab.platform.estimator import ENGAGE_ACTIONS, N_ACTIONS, features, predict
 from feedlab.platform.observe import LOGGED_ACTIONS, observe_posts
 from feedlab.platform.rankers.base import FillsFeeds, RankContext, check_ranker
 from feedlab.platform.rankers.registry import RANKERS
+from feedlab.platform.state import source_candidates
 
 
 def _check(name: str, context: RankContext, k: int) -> None:
@@ -23,17 +23,7 @@ def simulated_context(simulate) -> RankContext:
     lifetime = state.world.clock.ticks(setup.world.posts.lifetime_hours)
     model = state.platform.model
     persons = np.arange(1000)
-    top_topics = np.argsort(-model.estimated_interest(persons), axis=1, kind="stable")[:, :2]
-    cands = gather_candidates(
-        persons,
-        state.platform.inboxes,
-        state.platform.pools,
-        top_topics,
-        view,
-        setup.platform.candidates,
-        state.tick,
-        lifetime,
-    )
+    cands = source_candidates(state.platform, view, persons, setup.platform, state.tick, lifetime)
     rows, cols = np.nonzero(cands.valid)
     slots = cands.slots[rows, cols]
     x = features(

@@ -28,7 +28,7 @@ from feedlab.core.arrays import AnyArray, BoolArray, F64Array, IntArray
 
 U64Array = npt.NDArray[np.uint64]
 
-# SplitMix64 constants, the same as those of feedlab.core.random (Steele et al. 2014).
+# SplitMix64 constants (Steele et al. 2014).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -38,6 +38,8 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _TO_UNIT = 1.0 / float(1 << 53)
+SPLITMIX = (_GOLDEN, _M1, _M2, _S30, _S27, _S31, _S11, _TO_UNIT)
+"""The SplitMix64 constants, shared with the NumPy path of :mod:`feedlab.core.random`."""
 
 _RANK_BY_COUNT = 128  # rows with up to this many scores are ranked by O(c^2) counting
 _INSERTION_RUN = 16  # the merge sort starts from insertion-sorted runs of this length

@@ -23,16 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from feedlab.core.arrays import F64Array
-from feedlab.core.kernels import outer_counters, uniform_outer
+from feedlab.core.kernels import SPLITMIX, outer_counters, uniform_outer
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_TO_UNIT = 1.0 / float(1 << 53)
+_GOLDEN, _M1, _M2, _S30, _S27, _S31, _S11, _TO_UNIT = SPLITMIX
 
 # Stream names: one dotted constant per consumer (STYLE B4).
 WORLD_PEOPLE = "world.people"

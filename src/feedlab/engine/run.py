@@ -41,15 +41,10 @@ class Cell:
     ranker: Ranker
 
 
-def run_cell(cell: Cell, on_day: Callable[[int], None] | None = None) -> list[MetricRow]:
-    """Simulate one cell and return its daily metric rows.
-
-    Args:
-        cell: what to simulate.
-        on_day: called with the finished day's number (1-based) after each day, for progress.
-    """
+def setup_for(cell: Cell) -> Setup:
+    """The fixed parts of one cell's run: parameters, ranker, streams and metric pairs."""
     streams = Streams(root_seed=cell.seed, replicate=0)
-    setup = Setup(
+    return Setup(
         world=cell.world,
         behaviour=cell.behaviour,
         platform=cell.platform,
@@ -57,6 +52,16 @@ def run_cell(cell: Cell, on_day: Callable[[int], None] | None = None) -> list[Me
         streams=streams,
         pairs=homogenization_pairs(cell.world.n_people, streams),
     )
+
+
+def run_cell(cell: Cell, on_day: Callable[[int], None] | None = None) -> list[MetricRow]:
+    """Simulate one cell and return its daily metric rows.
+
+    Args:
+        cell: what to simulate.
+        on_day: called with the finished day's number (1-based) after each day, for progress.
+    """
+    setup = setup_for(cell)
     state = start(setup)
     rows: list[MetricRow] = []
     total = cell.days * state.world.clock.ticks_per_day

@@ -11,6 +11,7 @@ from feedlab.core.arrays import FloatArray, IntArray, U32Array
 from feedlab.core.params import Params
 from feedlab.platform.candidates import (
     CandidateParams,
+    Candidates,
     Inboxes,
     Pools,
     empty_inboxes,
@@ -114,6 +115,22 @@ def refresh(
     )
 
 
+def source_candidates(
+    state: PlatformState,
+    view: PostView,
+    persons: IntArray,
+    params: PlatformParams,
+    tick: int,
+    lifetime: int,
+) -> Candidates:
+    """Candidates for ``persons``: their inboxes, the pools of their two top topics, trending."""
+    interest = state.model.estimated_interest(persons)
+    top_topics = np.argsort(-interest, axis=1, kind="stable")[:, :2]
+    return gather_candidates(
+        persons, state.inboxes, state.pools, top_topics, view, params.candidates, tick, lifetime
+    )
+
+
 def serve(
     state: PlatformState,
     view: PostView,
@@ -130,10 +147,7 @@ def serve(
     scattered into the padded ``(n_sessions, n_candidates)`` layout the rankers see.
     """
     model = state.model
-    top_topics = np.argsort(-model.estimated_interest(persons), axis=1, kind="stable")[:, :2]
-    cands = gather_candidates(
-        persons, state.inboxes, state.pools, top_topics, view, params.candidates, tick, lifetime
-    )
+    cands = source_candidates(state, view, persons, params, tick, lifetime)
     rows, cols = np.nonzero(cands.valid)
     slots = cands.slots[rows, cols]
     x = features(model, view, persons, rows, slots, cands.in_network[rows, cols], tick, lifetime)

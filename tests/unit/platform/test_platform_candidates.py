@@ -8,11 +8,10 @@ from feedlab.platform.candidates import (
     Candidates,
     empty_inboxes,
     fan_out,
-    gather_candidates,
     push,
 )
 from feedlab.platform.observe import PostView, observe_follows, observe_posts
-from feedlab.platform.state import Served, serve
+from feedlab.platform.state import Served, serve, source_candidates
 from feedlab.world.graph import graph_from_edges
 
 N_PEOPLE = 800
@@ -33,17 +32,8 @@ def candidates(sim) -> tuple[Candidates, PostView, SimState]:
     setup, state = sim
     view = observe_posts(state.world.posts)
     persons = np.arange(N_PEOPLE)
-    model = state.platform.model
-    top_topics = np.argsort(-model.estimated_interest(persons), axis=1, kind="stable")[:, :2]
-    cands = gather_candidates(
-        persons,
-        state.platform.inboxes,
-        state.platform.pools,
-        top_topics,
-        view,
-        setup.platform.candidates,
-        state.tick,
-        _lifetime(setup, state),
+    cands = source_candidates(
+        state.platform, view, persons, setup.platform, state.tick, _lifetime(setup, state)
     )
     return cands, view, state
 
