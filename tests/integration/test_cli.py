@@ -205,3 +205,18 @@ def test_the_entry_point_in_a_real_process(tmp_path: Path) -> None:
     assert "Traceback" not in failed.stdout + failed.stderr
     assert "Did you mean 'n_people'?" in re.sub(r"\s+", " ", failed.stderr)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_profile_prints_the_time_of_every_stage(runner: CliRunner, tmp_path: Path) -> None:
+    result = _invoke(
+        runner,
+        "run",
+        "social-dilemma",
+        *("--people", "300", "--days", "1", "--seeds", "1", "--workers", "1", "--profile"),
+        *("--out", str(tmp_path / "run")),
+    )
+    assert result.exit_code == 0, _all_output(result)
+    assert "time per tick by stage" in result.stdout
+    for stage in ("posts", "sessions", "feeds", "responses", "social", "learning", "drift"):
+        assert stage in result.stdout
+    assert "48 ticks" in result.stdout  # 2 arms x 1 seed x 24 ticks

@@ -41,7 +41,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out_console = Console()
+out_console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
 
 
@@ -74,6 +74,9 @@ def run(
         int | None,
         typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
     ] = None,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Print where a tick's time goes, stage by stage.")
+    ] = False,
 ) -> None:
     """Run an experiment and print each arm's difference to the baseline with 95% CIs."""
     overrides = list(set_ or [])
@@ -108,6 +111,8 @@ def run(
         err_console.print("interrupted: nothing was written.")
         raise typer.Exit(code=130) from None
     print_summary(config, result.comparison)
+    if profile:
+        print_profile(result.stage_seconds, result.ticks)
     out_console.print(
         f"\n{len(config.arms)} arms × {config.seeds} seeds × {config.days} days × "
         f"{config.world.n_people:,} people in {result.wall_seconds:.1f} s"
@@ -149,6 +154,19 @@ def print_summary(config: ExperimentConfig, comparison: pl.DataFrame) -> None:
         table.add_row(*cells)
     out_console.print(table)
     out_console.print("* the 95% interval of the paired difference excludes 0.")
+
+
+def print_profile(stage_seconds: dict[str, float], ticks: int) -> None:
+    """Print milliseconds per tick and share of time for each stage of a tick."""
+    total = sum(stage_seconds.values()) or 1.0
+    table = Table(title=f"time per tick by stage ({ticks:,} ticks over all cells)")
+    table.add_column("stage")
+    table.add_column("ms per tick", justify="right")
+    table.add_column("share", justify="right")
+    for stage, seconds in sorted(stage_seconds.items(), key=lambda item: -item[1]):
+        table.add_row(stage, f"{1000 * seconds / max(ticks, 1):.2f}", f"{seconds / total:.0%}")
+    table.add_row("all", f"{1000 * total / max(ticks, 1):.2f}", "100%")
+    out_console.print(table)
 
 
 @app.command()

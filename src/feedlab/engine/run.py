@@ -54,12 +54,17 @@ def setup_for(cell: Cell) -> Setup:
     )
 
 
-def run_cell(cell: Cell, on_day: Callable[[int], None] | None = None) -> list[MetricRow]:
+def run_cell(
+    cell: Cell,
+    on_day: Callable[[int], None] | None = None,
+    stage_seconds: dict[str, float] | None = None,
+) -> list[MetricRow]:
     """Simulate one cell and return its daily metric rows.
 
     Args:
         cell: what to simulate.
         on_day: called with the finished day's number (1-based) after each day, for progress.
+        stage_seconds: if given, each stage's total seconds are added to it (``--profile``).
     """
     setup = setup_for(cell)
     state = start(setup)
@@ -73,4 +78,7 @@ def run_cell(cell: Cell, on_day: Callable[[int], None] | None = None) -> list[Me
             rows.extend((cell.arm, cell.seed, day, name, float(v)) for name, v in values.items())
             if on_day is not None:
                 on_day(day)
+    if stage_seconds is not None:
+        for stage, seconds in state.stage_seconds.items():
+            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
     return rows

@@ -46,6 +46,8 @@ class RunResult:
     frame: pl.DataFrame  # the daily metrics table
     comparison: pl.DataFrame  # each arm against the baseline
     wall_seconds: float
+    stage_seconds: dict[str, float]  # seconds per tick stage, summed over cells
+    ticks: int  # ticks simulated, summed over cells
 
 
 def plan(config: ExperimentConfig) -> list[Cell]:
@@ -66,14 +68,24 @@ def plan(config: ExperimentConfig) -> list[Cell]:
     ]
 
 
-def _run_reporting(cell: Cell, index: int, channel: Any) -> list[MetricRow]:
-    return run_cell(cell, on_day=lambda day: channel.put((index, day)))
+def _run_reporting(
+    cell: Cell, index: int, channel: Any
+) -> tuple[list[MetricRow], dict[str, float]]:
+    stages: dict[str, float] = {}
+    rows = run_cell(cell, on_day=lambda day: channel.put((index, day)), stage_seconds=stages)
+    return rows, stages
 
 
-def execute(cells: list[Cell], workers: int, progress: Progress | None = None) -> list[MetricRow]:
+def execute(
+    cells: list[Cell],
+    workers: int,
+    progress: Progress | None = None,
+    stage_seconds: dict[str, float] | None = None,
+) -> list[MetricRow]:
     """Run cells in ``workers`` processes (in this process when ``workers`` is 1).
 
     Results do not depend on the number of workers: each cell's streams come from its own seed.
+    If ``stage_seconds`` is given, every cell's time per tick stage is added to it.
     """
     total = sum(cell.days for cell in cells)
     done = [0] * len(cells)
@@ -86,13 +98,15 @@ def execute(cells: list[Cell], workers: int, progress: Progress | None = None) -
     if workers <= 1 or len(cells) == 1:
         rows: list[MetricRow] = []
         for index, cell in enumerate(cells):
-            rows.extend(run_cell(cell, on_day=functools.partial(report, index)))
+            rows.extend(
+                run_cell(cell, on_day=functools.partial(report, index), stage_seconds=stage_seconds)
+            )
         return rows
 
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
         channel = manager.Queue()
-        futures: dict[Future[list[MetricRow]], int] = {
+        futures: dict[Future[tuple[list[MetricRow], dict[str, float]]], int] = {
             pool.submit(_run_reporting, cell, index, channel): index
             for index, cell in enumerate(cells)
         }
@@ -106,7 +120,11 @@ def execute(cells: list[Cell], workers: int, progress: Progress | None = None) -
                 except queue.Empty:
                     break
             for future in finished:
-                results[futures[future]] = future.result()
+                cell_rows, stages = future.result()
+                results[futures[future]] = cell_rows
+                for stage, seconds in stages.items():
+                    if stage_seconds is not None:
+                        stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
         return [row for index in range(len(cells)) for row in results[index]]
 
 
@@ -165,7 +183,8 @@ def run_experiment(
     runs_dir.mkdir(parents=True, exist_ok=True)
 
     cells = plan(config)
-    rows = execute(cells, workers or default_workers(), progress)
+    stages: dict[str, float] = {}
+    rows = execute(cells, workers or default_workers(), progress, stages)
     frame = rows_to_frame(rows)
     comparison = compare_arms(frame, config.baseline_arm, summaries())
 
@@ -208,4 +227,12 @@ def run_experiment(
             wall_seconds=wall,
         ),
     )
-    return RunResult(run_dir=out, frame=frame, comparison=comparison, wall_seconds=wall)
+    ticks = sum(cell.days * round(24 / cell.world.tick_hours) for cell in cells)
+    return RunResult(
+        run_dir=out,
+        frame=frame,
+        comparison=comparison,
+        wall_seconds=wall,
+        stage_seconds=stages,
+        ticks=ticks,
+    )
