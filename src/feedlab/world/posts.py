@@ -111,11 +111,8 @@ class Posts:
         slots = self.slots_of(ids32)
         busy = (self.id[slots] != 0) & (self.created[slots] > tick - lifetime)
         if busy.any():
-            raise CapacityError(
-                f"world.posts.capacity must exceed the posts of {lifetime} hours; "
-                f"{self.capacity} slots overflowed at tick {tick}. "
-                "Raise world.posts.capacity (a power of two)."
-            )
+            message = f"world.posts.capacity must hold the posts of {lifetime} hours, got {self.capacity} slots (overflowed at tick {tick}); raise it (a power of two)."
+            raise CapacityError(message)
         self.id[slots] = ids32
         self.created[slots] = tick
         if "root" not in fields:  # originals start their own cascade
