@@ -40,7 +40,9 @@ def seed() -> int:
 @pytest.fixture
 def tiny_config() -> ExperimentConfig:
     """The social-dilemma scenario shrunk to 500 people, 2 days and 2 seeds."""
-    return load_config("social-dilemma", ["world.n_people=500", "days=2", "seeds=2"])
+    return load_config(
+        "social-dilemma", ["world.n_people=500", "days=2", "seeds=2", "warmup_days=0"]
+    )
 
 
 STEADY = ("world.people.posts_per_day_median=0.5", "world.people.sessions_per_day_median=5.0")

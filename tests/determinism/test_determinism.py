@@ -33,6 +33,7 @@ def _config(
             f"days={days}",
             f"seeds={seeds}",
             f"root_seed={seed}",
+            "warmup_days=0",
             *STEADY,
             *extra,
         ],
@@ -98,3 +99,14 @@ def test_results_do_not_depend_on_the_number_of_workers(seed: int) -> None:
     parallel = execute(cells, workers=2)
     assert _same_rows(serial, parallel)
     assert progress[-1] == (2, 2)
+
+
+def test_warm_up_days_are_simulated_but_not_recorded(seed: int) -> None:
+    two_days = plan(_config(seed, 400, 2, 1))[0]
+    warmed = plan(_config(seed, 400, 1, 1, ("warmup_days=1",)))[0]
+    assert warmed.warmup_days == 1
+    full = run_cell(two_days)
+    recorded = run_cell(warmed)
+    day_two = [(arm, s, 1, metric, value) for arm, s, day, metric, value in full if day == 2]
+    assert {row[2] for row in recorded} == {1}
+    assert _same_rows(recorded, day_two)

@@ -219,4 +219,4 @@ def test_profile_prints_the_time_of_every_stage(runner: CliRunner, tmp_path: Pat
     assert "time per tick by stage" in result.stdout
     for stage in ("posts", "sessions", "feeds", "responses", "social", "learning", "drift"):
         assert stage in result.stdout
-    assert "48 ticks" in result.stdout  # 2 arms x 1 seed x 24 ticks
+    assert "144 ticks" in result.stdout  # 2 arms x 1 seed x (2 warm-up + 1) days x 24 ticks

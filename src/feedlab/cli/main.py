@@ -98,7 +98,7 @@ def run(
             n_cells = len(config.arms) * config.seeds
             task = bar.add_task(
                 f"{config.name}: {len(config.arms)} arms × {config.seeds} seeds × {config.days} days",
-                total=n_cells * config.days * config.world.n_people,
+                total=n_cells * (config.warmup_days + config.days) * config.world.n_people,
             )
 
             def progress(done: int, total: int) -> None:

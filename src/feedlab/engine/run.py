@@ -24,11 +24,13 @@ class Cell:
         arm: the arm's name.
         seed: the replicate's root seed (arms of one seed share it: common random numbers).
         replicate: index of the seed within the experiment.
-        days: days to simulate.
+        days: days to simulate and record.
         world: world parameters.
         behaviour: behaviour parameters.
         platform: the arm's platform parameters.
         ranker: the arm's ranker.
+        warmup_days: days simulated first and not recorded, so that inboxes, the digital model
+            and habits are past their empty start; recorded days are numbered from 1 after them.
     """
 
     arm: str
@@ -39,6 +41,7 @@ class Cell:
     behaviour: BehaviourParams
     platform: PlatformParams
     ranker: Ranker
+    warmup_days: int = 0
 
 
 def setup_for(cell: Cell) -> Setup:
@@ -69,15 +72,18 @@ def run_cell(
     setup = setup_for(cell)
     state = start(setup)
     rows: list[MetricRow] = []
-    total = cell.days * state.world.clock.ticks_per_day
-    day = 0
+    total = (cell.warmup_days + cell.days) * state.world.clock.ticks_per_day
+    day = -cell.warmup_days
     while state.tick < total:
         values = step(state, setup)
         if values is not None:
             day += 1
-            rows.extend((cell.arm, cell.seed, day, name, float(v)) for name, v in values.items())
+            if day >= 1:
+                rows.extend(
+                    (cell.arm, cell.seed, day, name, float(v)) for name, v in values.items()
+                )
             if on_day is not None:
-                on_day(day)
+                on_day(day + cell.warmup_days)
     if stage_seconds is not None:
         for stage, seconds in state.stage_seconds.items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds

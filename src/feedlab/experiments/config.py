@@ -61,7 +61,8 @@ class ExperimentConfig(Params):
     Attributes:
         name: experiment name, used in the run folder's name.
         description: what the experiment shows.
-        days: simulated days per run.
+        days: simulated days per run that are recorded.
+        warmup_days: days simulated before recording starts (each arm under its own settings).
         seeds: number of replicates; replicate ``i`` uses seed ``root_seed + i``.
         root_seed: seed of the first replicate.
         baseline: arm that differences are taken against (default: the first arm).
@@ -76,6 +77,7 @@ class ExperimentConfig(Params):
     )
     description: str = ""
     days: int = Field(30, ge=1, le=3650)
+    warmup_days: int = Field(0, ge=0, le=365)
     seeds: int = Field(3, ge=1, le=1000)
     root_seed: int = Field(20261122, ge=0, lt=2**63)
     baseline: str = ""

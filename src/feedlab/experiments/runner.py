@@ -58,6 +58,7 @@ def plan(config: ExperimentConfig) -> list[Cell]:
             seed=config.root_seed + replicate,
             replicate=replicate,
             days=config.days,
+            warmup_days=config.warmup_days,
             world=config.world,
             behaviour=config.behaviour,
             platform=config.arm_platform(index),
@@ -87,7 +88,7 @@ def execute(
     Results do not depend on the number of workers: each cell's streams come from its own seed.
     If ``stage_seconds`` is given, every cell's time per tick stage is added to it.
     """
-    total = sum(cell.days for cell in cells)
+    total = sum(cell.warmup_days + cell.days for cell in cells)
     done = [0] * len(cells)
 
     def report(index: int, day: int) -> None:
@@ -227,7 +228,9 @@ def run_experiment(
             wall_seconds=wall,
         ),
     )
-    ticks = sum(cell.days * round(24 / cell.world.tick_hours) for cell in cells)
+    ticks = sum(
+        (cell.warmup_days + cell.days) * round(24 / cell.world.tick_hours) for cell in cells
+    )
     return RunResult(
         run_dir=out,
         frame=frame,
