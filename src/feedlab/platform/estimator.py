@@ -362,6 +362,8 @@ def forget(model: PersonModel, params: EstimatorParams) -> PersonModel:
         action_counts=model.action_counts * d,
         topic_shown=model.topic_shown * d,
         topic_engaged=model.topic_engaged * d,
+        leaning_sum=model.leaning_sum * d,  # old evidence fades, so drifting views are tracked
+        leaning_weight=model.leaning_weight * d,
         excl_engaged=model.excl_engaged * d,
         excl_shown=model.excl_shown * d,
         minutes=model.minutes * d,
