@@ -220,3 +220,22 @@ def test_profile_prints_the_time_of_every_stage(runner: CliRunner, tmp_path: Pat
     for stage in ("posts", "sessions", "feeds", "responses", "social", "learning", "drift"):
         assert stage in result.stdout
     assert "144 ticks" in result.stdout  # 2 arms x 1 seed x (2 warm-up + 1) days x 24 ticks
+
+
+def test_runs_lists_the_catalog_and_refuses_a_folder_without_one(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs" / "first"
+    made = _invoke(
+        runner, "run", "social-dilemma", "--people", "200", "--days", "1", "--seeds", "1",
+        "--workers", "1", "--set", "warmup_days=0", "--out", str(out),
+    )  # fmt: skip
+    assert made.exit_code == 0, _all_output(made)
+    listed = _invoke(runner, "runs", "--runs-dir", str(tmp_path / "runs"))
+    assert listed.exit_code == 0, _all_output(listed)
+    assert "first" in listed.stdout
+    assert "engagement, chronological" in listed.stdout
+    missing = _invoke(runner, "runs", "--runs-dir", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 2
+    assert "--runs-dir must hold a catalog.duckdb" in _all_output(missing)
+    assert "Traceback" not in _all_output(missing)

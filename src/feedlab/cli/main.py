@@ -1,4 +1,4 @@
-"""``feedlab`` commands: ``run`` an experiment and list built-in ``scenarios``.
+"""``feedlab`` commands: ``run`` an experiment, list past ``runs`` and built-in ``scenarios``.
 
 Bad input of any kind ends in one paragraph naming the field, what is allowed and (where it
 helps) a did-you-mean, with exit code 2 and no traceback.
@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from feedlab.core.errors import SimError
+from feedlab.core.errors import ConfigError, SimError
 from feedlab.experiments.config import (
     DEFAULT_SCENARIO,
     ExperimentConfig,
@@ -33,6 +33,7 @@ from feedlab.experiments.config import (
     scenario_text,
 )
 from feedlab.experiments.runner import run_experiment
+from feedlab.io.catalog import CATALOG_FILE, list_runs
 
 app = typer.Typer(
     name="feedlab",
@@ -166,6 +167,37 @@ def print_profile(stage_seconds: dict[str, float], ticks: int) -> None:
     for stage, seconds in sorted(stage_seconds.items(), key=lambda item: -item[1]):
         table.add_row(stage, f"{1000 * seconds / max(ticks, 1):.2f}", f"{seconds / total:.0%}")
     table.add_row("all", f"{1000 * total / max(ticks, 1):.2f}", "100%")
+    out_console.print(table)
+
+
+@app.command()
+def runs(
+    runs_dir: Annotated[
+        Path, typer.Option("--runs-dir", help="Folder holding run folders and catalog.duckdb.")
+    ] = Path("runs"),
+) -> None:
+    """List past runs from the DuckDB catalog, newest first."""
+    if not (runs_dir / CATALOG_FILE).is_file():
+        raise _fail(ConfigError(f"--runs-dir must hold a {CATALOG_FILE}, got {str(runs_dir)!r}."))
+    try:
+        frame = list_runs(runs_dir)
+    except SimError as error:
+        raise _fail(error) from None
+    table = Table(title=f"runs in {runs_dir}")
+    for column in ("run_id", "created_at", "n_people", "days", "seeds", "arms", "wall s"):
+        table.add_column(
+            column, justify="right" if column in ("n_people", "days", "seeds", "wall s") else "left"
+        )
+    for row in frame.iter_rows(named=True):
+        table.add_row(
+            row["run_id"],
+            row["created_at"][:19],
+            f"{row['n_people']:,}",
+            str(row["days"]),
+            str(row["seeds"]),
+            ", ".join(row["arms"]),
+            f"{row['wall_seconds']:.1f}",
+        )
     out_console.print(table)
 
 
