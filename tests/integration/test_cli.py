@@ -239,3 +239,26 @@ def test_runs_lists_the_catalog_and_refuses_a_folder_without_one(
     assert missing.exit_code == 2
     assert "--runs-dir must hold a catalog.duckdb" in _all_output(missing)
     assert "Traceback" not in _all_output(missing)
+
+
+def test_sweep_runs_a_grid_and_refuses_a_bad_file(runner: CliRunner, tmp_path: Path) -> None:
+    spec = tmp_path / "grid.toml"
+    spec.write_text(
+        'name = "cli-sweep"\ndays = 1\nseeds = 1\n[world]\nn_people = 200\n'
+        '[[arms]]\nname = "engagement"\n[[arms]]\nname = "chronological"\nranker = "chronological"\n'
+        '[sweep]\ngrid = { "behaviour.choice.arousal_weight" = [0.8, 2.4] }\n'
+    )
+    out = tmp_path / "sweep"
+    result = _invoke(runner, "sweep", str(spec), "--out", str(out), "--workers", "1")
+    assert result.exit_code == 0, _all_output(result)
+    assert "arousal_weight=0.8" in result.stdout and "arousal_weight=2.4" in result.stdout
+    frame = pl.read_parquet(out / "metrics.parquet")
+    assert frame.columns == ["point", "arm", "seed", "day", "metric", "value"]
+    assert frame["point"].n_unique() == 2
+
+    spec.write_text(spec.read_text().replace("[0.8, 2.4]", '["high"]'))
+    bad = _invoke(runner, "sweep", str(spec), "--out", str(tmp_path / "bad"))
+    assert bad.exit_code == 2
+    assert "sweep point 0" in _all_output(bad)
+    assert "arousal_weight" in _all_output(bad)
+    assert "Traceback" not in _all_output(bad)

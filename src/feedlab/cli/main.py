@@ -1,4 +1,4 @@
-"""``feedlab`` commands: ``run`` an experiment, list past ``runs`` and built-in ``scenarios``.
+"""``feedlab`` commands: ``run`` an experiment, ``sweep`` a grid, list ``runs`` and ``scenarios``.
 
 Bad input of any kind ends in one paragraph naming the field, what is allowed and (where it
 helps) a did-you-mean, with exit code 2 and no traceback.
@@ -33,7 +33,10 @@ from feedlab.experiments.config import (
     scenario_text,
 )
 from feedlab.experiments.runner import run_experiment
+from feedlab.experiments.summary import run_values
+from feedlab.experiments.sweep import load_sweep, run_sweep
 from feedlab.io.catalog import CATALOG_FILE, list_runs
+from feedlab.metrics.catalog import summaries
 
 app = typer.Typer(
     name="feedlab",
@@ -168,6 +171,67 @@ def print_profile(stage_seconds: dict[str, float], ticks: int) -> None:
         table.add_row(stage, f"{1000 * seconds / max(ticks, 1):.2f}", f"{seconds / total:.0%}")
     table.add_row("all", f"{1000 * total / max(ticks, 1):.2f}", "100%")
     out_console.print(table)
+
+
+HEADLINE = ("time_spent_min", "impressions_outrage_share", "opinion_variance", "wellbeing_mean")
+"""Metrics the sweep summary prints for every point and arm."""
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Sweep TOML: an experiment plus a [sweep] table.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Sweep folder (default: ./runs/<name>-sweep-<hash>; re-running resumes)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
+    ] = None,
+) -> None:
+    """Run an experiment over a grid of parameters; finished cells are kept and skipped on re-run."""
+    try:
+        spec = load_sweep(file)
+        folder = out or Path("runs") / f"{spec.name}-sweep-{spec.digest[:8]}"
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("cells"),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as bar:
+            task = bar.add_task(f"{spec.name}: {len(spec.points)} points", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            frame = run_sweep(spec, folder, workers=workers, progress=progress)
+    except SimError as error:
+        raise _fail(error) from None
+    table = Table(title=f"{spec.name}: mean over seeds of each run's summary")
+    for column in ("point", "settings", "arm", *HEADLINE):
+        table.add_column(column, justify="right" if column in HEADLINE else "left")
+    for point in spec.points:
+        values = run_values(frame.filter(pl.col("point") == point.id).drop("point"), summaries())
+        means = values.group_by("arm", "metric", maintain_order=True).agg(pl.col("value").mean())
+        settings = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in point.assignments.items())
+        for arm in point.config.arms:
+            by_metric = dict(
+                means.filter(pl.col("arm") == arm.name).select("metric", "value").iter_rows()
+            )
+            table.add_row(
+                point.id,
+                settings,
+                arm.name,
+                *(_fmt(by_metric.get(m, float("nan"))) for m in HEADLINE),
+            )
+    out_console.print(table)
+    out_console.print(
+        f"results: {folder}  (metrics.parquet with a point column, cells/, sweep.toml)"
+    )
 
 
 @app.command()

@@ -236,27 +236,39 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
     key, sep, value = assignment.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set must be dotted.key=value, got {assignment!r}.")
-    parts = key.strip().split(".")
+    assign(raw, key.strip(), parse_value(value.strip()), source="--set")
+
+
+def assign(raw: dict[str, Any], key: str, value: Any, source: str = "--set") -> None:
+    """Set the dotted ``key`` of a raw config to ``value`` in place (list items by index).
+
+    Args:
+        raw: the parsed TOML.
+        key: dotted key, e.g. ``world.n_people`` or ``arms.1.ranker``.
+        value: the value to set.
+        source: where the assignment came from, for messages (``--set``, ``sweep.grid``).
+    """
+    parts = key.split(".")
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         where = ".".join(parts[: i + 1])
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
                 raise ConfigError(
-                    f"--set {where} must index an existing list item (0-{len(node) - 1}), got {part!r}."
+                    f"{source} {where} must index an existing list item (0-{len(node) - 1}), got {part!r}."
                 )
             node = node[int(part)]
         else:
             node = node.setdefault(part, {})
             if not isinstance(node, dict | list):
-                raise ConfigError(f"--set {where} must name a table, got a value {node!r}.")
+                raise ConfigError(f"{source} {where} must name a table, got a value {node!r}.")
     last = parts[-1]
     if isinstance(node, list):
         if not last.isdigit() or int(last) >= len(node):
-            raise ConfigError(f"--set {key} must index an existing list item, got {last!r}.")
-        node[int(last)] = parse_value(value.strip())
+            raise ConfigError(f"{source} {key} must index an existing list item, got {last!r}.")
+        node[int(last)] = value
     else:
-        node[last] = parse_value(value.strip())
+        node[last] = value
 
 
 def load_config(source: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -1,0 +1,225 @@
+"""Sweeps: one experiment repeated over a grid or list of parameter values.
+
+A sweep file is an experiment TOML plus a ``[sweep]`` table::
+
+    [sweep]
+    grid = { "behaviour.choice.arousal_weight" = [0.8, 1.6, 2.4] }   # Cartesian product
+    points = [ { "world.n_people" = 2000 } ]                          # and/or explicit points
+
+Every (point, arm, seed) cell is written to ``cells/`` as soon as it finishes, atomically, so an
+interrupted sweep loses at most the cells that were running; running the same sweep into the same
+folder again skips every cell already written. Results are sorted by key before they are joined,
+so they do not depend on the number of workers or the order cells finish in.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import multiprocessing
+import tomllib
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import tomli_w
+from pydantic import Field, ValidationError
+
+from feedlab.core.errors import ConfigError
+from feedlab.core.params import Params
+from feedlab.engine.run import Cell, MetricRow, run_cell
+from feedlab.experiments.config import (
+    ExperimentConfig,
+    assign,
+    format_errors,
+    validate_config,
+)
+from feedlab.experiments.runner import default_workers, plan, rows_to_frame
+from feedlab.io.atomic import atomic_path, atomic_write_text
+
+SWEEP_FILE = "sweep.toml"
+CELLS_DIR = "cells"
+
+
+class SweepSpec(Params):
+    """The ``[sweep]`` table.
+
+    Attributes:
+        grid: dotted config key -> list of values; every combination is a point.
+        points: explicit points, each a table of dotted key -> value (after the grid's).
+    """
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    points: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """One point of a sweep: its id, its assignments and the experiment they give."""
+
+    id: str
+    assignments: dict[str, Any]
+    config: ExperimentConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """A validated sweep: the points and the resolved text that identifies it."""
+
+    name: str
+    points: list[SweepPoint]
+    resolved: str  # the sweep file as TOML with every point's full config
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the resolved sweep."""
+        return hashlib.sha256(self.resolved.encode()).hexdigest()
+
+
+def load_sweep(path: Path) -> Sweep:
+    """Read and validate a sweep file: the base experiment and every point's config.
+
+    Raises:
+        ConfigError: naming the point and key for any invalid value.
+    """
+    if not path.is_file():
+        raise ConfigError(f"sweep file must exist, got {str(path)!r}.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} must be valid TOML: {error}.") from None
+    if "sweep" not in raw:
+        raise ConfigError(f"{path} must have a [sweep] table with grid and/or points, got none.")
+    try:
+        spec = SweepSpec.model_validate(raw.pop("sweep"))
+    except ValidationError as error:
+        raise ConfigError(format_errors(error, prefix="sweep", model=SweepSpec)) from None
+    for key, values in spec.grid.items():
+        if not values:
+            raise ConfigError(f"sweep.grid.{key} must list at least one value, got [].")
+    keys = list(spec.grid)
+    combos = [
+        dict(zip(keys, values, strict=True)) for values in itertools.product(*spec.grid.values())
+    ]
+    assignments = [c for c in combos if c] + list(spec.points)
+    if not assignments:
+        raise ConfigError(
+            "sweep must define at least one point (sweep.grid or sweep.points), got none."
+        )
+    points = []
+    for index, assignment in enumerate(assignments):
+        base = copy.deepcopy(raw)
+        try:
+            for key, value in assignment.items():
+                assign(base, key, copy.deepcopy(value), source="sweep")
+            config = validate_config(base)
+        except ConfigError as error:
+            shown = ", ".join(f"{k}={v!r}" for k, v in assignment.items())
+            raise ConfigError(f"sweep point {index} ({shown}): {error}") from None
+        points.append(SweepPoint(id=f"p{index:03d}", assignments=assignment, config=config))
+    resolved = tomli_w.dumps(
+        {
+            "sweep": {"points": [p.assignments for p in points]},
+            "configs": {p.id: p.config.model_dump(mode="json") for p in points},
+        }
+    )
+    name = points[0].config.name
+    return Sweep(name=name, points=points, resolved=resolved)
+
+
+def cell_file(folder: Path, point: str, cell: Cell) -> Path:
+    """Where the results of one cell are kept."""
+    return folder / CELLS_DIR / f"{point}__{cell.arm}__{cell.seed}.parquet"
+
+
+def _cell_frame(point: str, rows: list[MetricRow]) -> pl.DataFrame:
+    return (
+        rows_to_frame(rows)
+        .with_columns(pl.lit(point).alias("point"))
+        .select("point", "arm", "seed", "day", "metric", "value")
+    )
+
+
+def _write_cell(path: Path, frame: pl.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        frame.write_parquet(tmp, compression="zstd")
+
+
+def _run(point: str, cell: Cell) -> tuple[str, Cell, list[MetricRow]]:
+    return point, cell, run_cell(cell)
+
+
+Progress = Callable[[int, int], None]
+
+
+def run_sweep(
+    sweep: Sweep, out: Path, *, workers: int | None = None, progress: Progress | None = None
+) -> pl.DataFrame:
+    """Run every missing cell of ``sweep`` into ``out`` and return all results.
+
+    Args:
+        sweep: the validated sweep.
+        out: the sweep folder; created if needed, resumed if it holds this sweep already.
+        workers: processes (default one per core; 1 runs in this process).
+        progress: called with (cells done, cells in total).
+
+    Raises:
+        ConfigError: if ``out`` holds a different sweep.
+    """
+    marker = out / SWEEP_FILE
+    if marker.exists():
+        if marker.read_text(encoding="utf-8") != sweep.resolved:
+            raise ConfigError(
+                f"--out must be a new folder or hold this same sweep, got {str(out)!r} holding another sweep."
+            )
+    elif out.exists() and any(out.iterdir()):
+        raise ConfigError(
+            f"--out must be a new or empty folder (or this sweep's folder), got {str(out)!r}."
+        )
+    (out / CELLS_DIR).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(marker, sweep.resolved)
+
+    jobs = [(p.id, cell) for p in sweep.points for cell in plan(p.config)]
+    todo = [(point, cell) for point, cell in jobs if not cell_file(out, point, cell).exists()]
+    done = len(jobs) - len(todo)
+    if progress is not None:
+        progress(done, len(jobs))
+
+    def finish(point: str, cell: Cell, rows: list[MetricRow]) -> None:
+        nonlocal done
+        _write_cell(cell_file(out, point, cell), _cell_frame(point, rows))
+        done += 1
+        if progress is not None:
+            progress(done, len(jobs))
+
+    n_workers = workers or default_workers()
+    if n_workers <= 1 or len(todo) <= 1:
+        for point, cell in todo:
+            finish(*_run(point, cell))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+            pending: set[Future[tuple[str, Cell, list[MetricRow]]]] = {
+                pool.submit(_run, point, cell) for point, cell in todo
+            }
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    finish(*future.result())
+    frame = collect(out, sweep)
+    with atomic_path(out / "metrics.parquet") as tmp:
+        frame.write_parquet(tmp, compression="zstd")
+    return frame
+
+
+def collect(out: Path, sweep: Sweep) -> pl.DataFrame:
+    """All cells of ``sweep`` found in ``out``, sorted by (point, arm, seed, day, metric)."""
+    files = [cell_file(out, p.id, cell) for p in sweep.points for cell in plan(p.config)]
+    frames = [pl.read_parquet(f) for f in files if f.exists()]
+    if not frames:
+        return _cell_frame("", [])
+    return pl.concat(frames).sort("point", "arm", "seed", "day", "metric")
