@@ -190,6 +190,13 @@ def sweep(
         int | None,
         typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
     ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="local (process pool) or ray.")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="An existing Ray cluster (default: start one on 127.0.0.1)."
+        ),
+    ] = None,
 ) -> None:
     """Run an experiment over a grid of parameters; finished cells are kept and skipped on re-run."""
     try:
@@ -208,7 +215,9 @@ def sweep(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            frame = run_sweep(spec, folder, workers=workers, progress=progress)
+            frame = run_sweep(
+                spec, folder, workers=workers, progress=progress, engine=engine, address=address
+            )
     except SimError as error:
         raise _fail(error) from None
     table = Table(title=f"{spec.name}: mean over seeds of each run's summary")

@@ -18,8 +18,9 @@ import copy
 import hashlib
 import itertools
 import multiprocessing
+import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,20 +157,35 @@ def _run(point: str, cell: Cell) -> tuple[str, Cell, list[MetricRow]]:
 Progress = Callable[[int, int], None]
 
 
+ENGINES = ("local", "ray")
+
+
 def run_sweep(
-    sweep: Sweep, out: Path, *, workers: int | None = None, progress: Progress | None = None
+    sweep: Sweep,
+    out: Path,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> pl.DataFrame:
     """Run every missing cell of ``sweep`` into ``out`` and return all results.
 
     Args:
         sweep: the validated sweep.
         out: the sweep folder; created if needed, resumed if it holds this sweep already.
-        workers: processes (default one per core; 1 runs in this process).
+        workers: processes (default one per core; 1 runs in this process). With Ray and no
+            ``address``, the CPUs of the local Ray instance.
         progress: called with (cells done, cells in total).
+        engine: ``local`` (a process pool) or ``ray``.
+        address: an existing Ray cluster (``ray://host:10001`` or ``host:6379``); by default
+            Ray starts a local instance bound to 127.0.0.1.
 
     Raises:
-        ConfigError: if ``out`` holds a different sweep.
+        ConfigError: if ``out`` holds a different sweep, or for an unknown engine.
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
     marker = out / SWEEP_FILE
     if marker.exists():
         if marker.read_text(encoding="utf-8") != sweep.resolved:
@@ -197,7 +213,10 @@ def run_sweep(
             progress(done, len(jobs))
 
     n_workers = workers or default_workers()
-    if n_workers <= 1 or len(todo) <= 1:
+    if engine == "ray":
+        for result in _run_on_ray(todo, n_workers, address):
+            finish(*result)
+    elif n_workers <= 1 or len(todo) <= 1:
         for point, cell in todo:
             finish(*_run(point, cell))
     else:
@@ -214,6 +233,46 @@ def run_sweep(
     with atomic_path(out / "metrics.parquet") as tmp:
         frame.write_parquet(tmp, compression="zstd")
     return frame
+
+
+def _run_on_ray(
+    todo: list[tuple[str, Cell]], n_workers: int, address: str | None
+) -> Iterator[tuple[str, Cell, list[MetricRow]]]:
+    """Run cells as Ray tasks, yielding each as it completes.
+
+    A local instance talks over loopback only, reports no usage statistics and has a sized
+    object store; tasks receive the picklable cell (seed and parameters), never a generator.
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--engine ray must have Ray installed (pip install 'feedlab[ray]'), got no ray module."
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=n_workers,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                object_store_memory=256 * 1024**2,
+                log_to_driver=False,
+            )
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1)(_run)
+        pending = [remote.remote(point, cell) for point, cell in todo]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(finished[0])
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def collect(out: Path, sweep: Sweep) -> pl.DataFrame:

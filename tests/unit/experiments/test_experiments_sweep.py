@@ -102,3 +102,19 @@ def test_a_folder_holding_another_sweep_is_refused(tmp_path: Path, seed: int) ->
     other = load_sweep(_file(tmp_path, seed, 'grid = { "days" = [2] }', "b.toml"))
     with pytest.raises(ConfigError, match="holding another sweep"):
         run_sweep(other, out, workers=1)
+
+
+def test_ray_gives_the_same_results_as_local_processes(tmp_path: Path, seed: int) -> None:
+    pytest.importorskip("ray")
+    sweep = load_sweep(_file(tmp_path, seed, 'grid = { "seeds" = [1] }'))
+    local = run_sweep(sweep, tmp_path / "local", workers=1)
+    on_ray = run_sweep(sweep, tmp_path / "ray", workers=2, engine="ray")
+    assert_frame_equal(local, on_ray)
+
+
+def test_an_unknown_engine_is_refused(tmp_path: Path, seed: int) -> None:
+    sweep = load_sweep(_file(tmp_path, seed, 'grid = { "seeds" = [1] }'))
+    with pytest.raises(
+        ConfigError, match=re.escape("--engine must be one of local, ray, got 'dask'.")
+    ):
+        run_sweep(sweep, tmp_path / "out", engine="dask")
