@@ -32,7 +32,7 @@ from feedlab.experiments.config import (
     scenario_names,
     scenario_text,
 )
-from feedlab.experiments.runner import run_experiment
+from feedlab.experiments.runner import resumable_config, resume_experiment, run_experiment
 from feedlab.experiments.summary import run_values
 from feedlab.experiments.sweep import load_sweep, run_sweep
 from feedlab.io.catalog import CATALOG_FILE, list_runs
@@ -81,14 +81,28 @@ def run(
     profile: Annotated[
         bool, typer.Option("--profile", help="Print where a tick's time goes, stage by stage.")
     ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue an interrupted run (its folder, as printed)."),
+    ] = None,
+    checkpoint_days: Annotated[
+        int,
+        typer.Option(
+            "--checkpoint-days", min=0, max=3650, help="Save each cell every N days (0: never)."
+        ),
+    ] = 5,
 ) -> None:
     """Run an experiment and print each arm's difference to the baseline with 95% CIs."""
     overrides = list(set_ or [])
     for key, value in (("world.n_people", people), ("days", days), ("seeds", seeds)):
         if value is not None:
             overrides.append(f"{key}={value}")
+    started_at: list[Path] = []
     try:
-        config = load_config(scenario, overrides)
+        if resume is not None:
+            config = resumable_config(resume)
+        else:
+            config = load_config(scenario, overrides)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -108,11 +122,27 @@ def run(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done * config.world.n_people)
 
-            result = run_experiment(config, out=out, workers=workers, progress=progress)
+            if resume is not None:
+                started_at.append(resume)
+                _, result = resume_experiment(
+                    resume, workers=workers, progress=progress, checkpoint_days=checkpoint_days
+                )
+            else:
+                result = run_experiment(
+                    config,
+                    out=out,
+                    workers=workers,
+                    progress=progress,
+                    checkpoint_days=checkpoint_days,
+                    on_start=started_at.append,
+                )
     except SimError as error:
         raise _fail(error) from None
     except KeyboardInterrupt:
-        err_console.print("interrupted: nothing was written.")
+        if started_at:
+            err_console.print(f"interrupted: continue with  feedlab run --resume {started_at[0]}")
+        else:
+            err_console.print("interrupted before the run started: nothing was written.")
         raise typer.Exit(code=130) from None
     print_summary(config, result.comparison)
     if profile:

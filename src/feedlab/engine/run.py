@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.core.random import Streams
 from feedlab.engine.step import Setup, homogenization_pairs, start, step
+from feedlab.io.atomic import atomic_path
 from feedlab.platform.rankers.base import Ranker
 from feedlab.platform.state import PlatformParams
 from feedlab.world.world import WorldParams
@@ -61,6 +64,8 @@ def run_cell(
     cell: Cell,
     on_day: Callable[[int], None] | None = None,
     stage_seconds: dict[str, float] | None = None,
+    checkpoint: Path | None = None,
+    checkpoint_days: int = 0,
 ) -> list[MetricRow]:
     """Simulate one cell and return its daily metric rows.
 
@@ -68,12 +73,19 @@ def run_cell(
         cell: what to simulate.
         on_day: called with the finished day's number (1-based) after each day, for progress.
         stage_seconds: if given, each stage's total seconds are added to it (``--profile``).
+        checkpoint: a file to resume from if it exists, and to save the cell's state to.
+        checkpoint_days: save every this many simulated days (0: never).
+
+    Every random draw is addressed by step, so a cell resumed from a checkpoint ends with
+    exactly the rows of an uninterrupted run.
     """
     setup = setup_for(cell)
-    state = start(setup)
-    rows: list[MetricRow] = []
+    if checkpoint is not None and checkpoint.exists():
+        with checkpoint.open("rb") as handle:
+            state, rows, day = pickle.load(handle)  # a file this run wrote itself
+    else:
+        state, rows, day = start(setup), [], -cell.warmup_days
     total = (cell.warmup_days + cell.days) * state.world.clock.ticks_per_day
-    day = -cell.warmup_days
     while state.tick < total:
         values = step(state, setup)
         if values is not None:
@@ -82,8 +94,13 @@ def run_cell(
                 rows.extend(
                     (cell.arm, cell.seed, day, name, float(v)) for name, v in values.items()
                 )
+            elapsed = day + cell.warmup_days
+            due = bool(checkpoint_days) and elapsed % checkpoint_days == 0 and state.tick < total
+            if checkpoint is not None and due:
+                with atomic_path(checkpoint) as tmp:
+                    tmp.write_bytes(pickle.dumps((state, rows, day), protocol=5))
             if on_day is not None:
-                on_day(day + cell.warmup_days)
+                on_day(elapsed)
     if stage_seconds is not None:
         for stage, seconds in state.stage_seconds.items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import multiprocessing
 import os
 import queue
@@ -26,12 +27,13 @@ import polars as pl
 from feedlab import __version__
 from feedlab.core.errors import ConfigError
 from feedlab.engine.run import Cell, MetricRow, run_cell
-from feedlab.experiments.config import ExperimentConfig
+from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.summary import compare_arms
-from feedlab.io.atomic import atomic_write_text
+from feedlab.io.atomic import atomic_path, atomic_write_text
 from feedlab.io.catalog import RunRecord, register_run
 from feedlab.io.parquet import write_metrics
 from feedlab.io.report import write_report
+from feedlab.io.schema import METRICS_SCHEMA
 from feedlab.metrics.catalog import METRICS, summaries
 
 Progress = Callable[[int, int], None]
@@ -69,11 +71,33 @@ def plan(config: ExperimentConfig) -> list[Cell]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoints:
+    """Where a run keeps finished cells and checkpoints while it is in progress."""
+
+    folder: Path  # the run's staging folder
+    every_days: int  # save each cell's state every this many days (0: never)
+
+    def result(self, cell: Cell) -> Path:
+        """The finished rows of ``cell``."""
+        return self.folder / "cells" / f"{cell.arm}__{cell.seed}.parquet"
+
+    def state(self, cell: Cell) -> Path:
+        """The latest saved state of ``cell``."""
+        return self.folder / "checkpoints" / f"{cell.arm}__{cell.seed}.pkl"
+
+
 def _run_reporting(
-    cell: Cell, index: int, channel: Any
+    cell: Cell, index: int, channel: Any, checkpoints: Checkpoints | None
 ) -> tuple[list[MetricRow], dict[str, float]]:
     stages: dict[str, float] = {}
-    rows = run_cell(cell, on_day=lambda day: channel.put((index, day)), stage_seconds=stages)
+    rows = run_cell(
+        cell,
+        on_day=lambda day: channel.put((index, day)),
+        stage_seconds=stages,
+        checkpoint=checkpoints.state(cell) if checkpoints else None,
+        checkpoint_days=checkpoints.every_days if checkpoints else 0,
+    )
     return rows, stages
 
 
@@ -82,51 +106,83 @@ def execute(
     workers: int,
     progress: Progress | None = None,
     stage_seconds: dict[str, float] | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> list[MetricRow]:
     """Run cells in ``workers`` processes (in this process when ``workers`` is 1).
 
     Results do not depend on the number of workers: each cell's streams come from its own seed.
-    If ``stage_seconds`` is given, every cell's time per tick stage is added to it.
+    If ``stage_seconds`` is given, every cell's time per tick stage is added to it. With
+    ``checkpoints``, finished cells are written as they finish and skipped when found, and
+    unfinished cells resume from their latest saved state.
     """
     total = sum(cell.warmup_days + cell.days for cell in cells)
     done = [0] * len(cells)
+    results: dict[int, list[MetricRow]] = {}
+    if checkpoints is not None:
+        for index, cell in enumerate(cells):
+            if checkpoints.result(cell).exists():
+                results[index] = rows_from_frame(pl.read_parquet(checkpoints.result(cell)))
+                done[index] = cell.warmup_days + cell.days
 
     def report(index: int, day: int) -> None:
         done[index] = day
         if progress is not None:
             progress(sum(done), total)
 
-    if workers <= 1 or len(cells) == 1:
-        rows: list[MetricRow] = []
-        for index, cell in enumerate(cells):
-            rows.extend(
-                run_cell(cell, on_day=functools.partial(report, index), stage_seconds=stage_seconds)
-            )
-        return rows
+    def finish(index: int, rows: list[MetricRow]) -> None:
+        results[index] = rows
+        if checkpoints is not None:
+            target = checkpoints.result(cells[index])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as tmp:
+                rows_to_frame(rows).write_parquet(tmp)
+            checkpoints.state(cells[index]).unlink(missing_ok=True)
 
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
-        channel = manager.Queue()
-        futures: dict[Future[tuple[list[MetricRow], dict[str, float]]], int] = {
-            pool.submit(_run_reporting, cell, index, channel): index
-            for index, cell in enumerate(cells)
-        }
-        results: dict[int, list[MetricRow]] = {}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while True:
-                try:
-                    report(*channel.get_nowait())
-                except queue.Empty:
-                    break
-            for future in finished:
-                cell_rows, stages = future.result()
-                results[futures[future]] = cell_rows
-                for stage, seconds in stages.items():
-                    if stage_seconds is not None:
-                        stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
-        return [row for index in range(len(cells)) for row in results[index]]
+    todo = [index for index in range(len(cells)) if index not in results]
+    if checkpoints is not None and checkpoints.every_days:
+        checkpoints.state(cells[0]).parent.mkdir(parents=True, exist_ok=True)
+    if workers <= 1 or len(todo) <= 1:
+        for index in todo:
+            cell = cells[index]
+            rows = run_cell(
+                cell,
+                on_day=functools.partial(report, index),
+                stage_seconds=stage_seconds,
+                checkpoint=checkpoints.state(cell) if checkpoints else None,
+                checkpoint_days=checkpoints.every_days if checkpoints else 0,
+            )
+            finish(index, rows)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
+            channel = manager.Queue()
+            futures: dict[Future[tuple[list[MetricRow], dict[str, float]]], int] = {
+                pool.submit(_run_reporting, cells[index], index, channel, checkpoints): index
+                for index in todo
+            }
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                while True:
+                    try:
+                        report(*channel.get_nowait())
+                    except queue.Empty:
+                        break
+                for future in finished:
+                    cell_rows, stages = future.result()
+                    finish(futures[future], cell_rows)
+                    for stage, seconds in stages.items():
+                        if stage_seconds is not None:
+                            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+    return [row for index in range(len(cells)) for row in results[index]]
+
+
+def rows_from_frame(frame: pl.DataFrame) -> list[MetricRow]:
+    """Rows of a metrics table, as :func:`run_cell` returns them."""
+    return [
+        (a, int(s), int(d), m, float(v))
+        for a, s, d, m, v in frame.select(list(METRICS_SCHEMA)).iter_rows()
+    ]
 
 
 def rows_to_frame(rows: list[MetricRow]) -> pl.DataFrame:
@@ -151,6 +207,15 @@ def default_workers() -> int:
     )
 
 
+PARTIAL_META = "run.json"
+"""Inside a partial run folder: the run id and start time, so a resumed run keeps them."""
+
+
+def partial_folder(out: Path) -> Path:
+    """The hidden folder where the run ``out`` is built (and resumed from)."""
+    return out.parent / f".{out.name}.partial"
+
+
 def run_experiment(
     config: ExperimentConfig,
     *,
@@ -158,8 +223,14 @@ def run_experiment(
     out: Path | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    checkpoint_days: int = 5,
+    on_start: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Run every cell of ``config`` and write the run folder and its catalog entry.
+
+    The run is built in a hidden partial folder beside ``out`` that holds the resolved config,
+    finished cells and checkpoints; it is renamed to ``out`` only when complete, so an
+    interrupted run can be continued with :func:`resume_experiment`.
 
     Args:
         config: the validated experiment.
@@ -168,57 +239,107 @@ def run_experiment(
         out: the run folder to create; must not exist yet (or be empty).
         workers: processes to use (default: one per core).
         progress: progress callback.
+        checkpoint_days: save every cell's state every this many simulated days (0: never).
+        on_start: called with the run folder's path once the run is set up.
     """
-    started = time.perf_counter()
     created = datetime.now(UTC)
     resolved = config.to_toml()
     digest = hashlib.sha256(resolved.encode()).hexdigest()
     if out is None:
-        run_id = f"{config.name}-{created:%Y%m%d-%H%M%S}-{digest[:8]}"
-        out = runs_dir / run_id
-    else:
-        runs_dir = out.parent if str(out.parent) else Path(".")
-        run_id = out.name
+        out = runs_dir / f"{config.name}-{created:%Y%m%d-%H%M%S}-{digest[:8]}"
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out must be a new or empty folder, got {str(out)!r}.")
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    staging = partial_folder(out)
+    if staging.exists():
+        raise ConfigError(
+            f"--out must not have an interrupted run, got {str(out)!r}; continue it with --resume {out}."
+        )
+    staging.mkdir(parents=True)
+    atomic_write_text(staging / "config.toml", resolved)
+    meta = {"run_id": out.name, "created_at": created.isoformat()}
+    atomic_write_text(staging / PARTIAL_META, json.dumps(meta))
+    if on_start is not None:
+        on_start(out)
+    return _complete(config, out, workers, progress, checkpoint_days)
+
+
+def resume_experiment(
+    out: Path,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    checkpoint_days: int = 5,
+) -> tuple[ExperimentConfig, RunResult]:
+    """Continue an interrupted run: finished cells are kept, the others resume from checkpoints.
+
+    Raises:
+        ConfigError: if ``out`` has no interrupted run.
+    """
+    config = resumable_config(out)
+    return config, _complete(config, out, workers, progress, checkpoint_days)
+
+
+def resumable_config(out: Path) -> ExperimentConfig:
+    """The config of the interrupted run ``out``.
+
+    Raises:
+        ConfigError: if ``out`` has no interrupted run.
+    """
+    staging = partial_folder(out)
+    if not (staging / "config.toml").is_file() or not (staging / PARTIAL_META).is_file():
+        done = " (it is already complete)" if (out / "metrics.parquet").exists() else ""
+        raise ConfigError(f"--resume must name an interrupted run folder, got {str(out)!r}{done}.")
+    return load_config(staging / "config.toml")
+
+
+def _complete(
+    config: ExperimentConfig,
+    out: Path,
+    workers: int | None,
+    progress: Progress | None,
+    checkpoint_days: int,
+) -> RunResult:
+    started = time.perf_counter()
+    staging = partial_folder(out)
+    meta = json.loads((staging / PARTIAL_META).read_text(encoding="utf-8"))
+    resolved = (staging / "config.toml").read_text(encoding="utf-8")
+    digest = hashlib.sha256(resolved.encode()).hexdigest()
+    runs_dir = out.parent
 
     cells = plan(config)
     stages: dict[str, float] = {}
-    rows = execute(cells, workers or default_workers(), progress, stages)
+    checkpoints = Checkpoints(folder=staging, every_days=checkpoint_days)
+    rows = execute(cells, workers or default_workers(), progress, stages, checkpoints)
     frame = rows_to_frame(rows)
     comparison = compare_arms(frame, config.baseline_arm, summaries())
 
-    staging = runs_dir / f".{run_id}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
-        atomic_write_text(staging / "config.toml", resolved)
-        write_metrics(staging / "metrics.parquet", frame)
-        comparison.write_csv(staging / "comparison.csv")
-        write_report(
-            staging / "report.html",
-            frame,
-            comparison,
-            title=f"feedlab · {config.name}",
-            config_toml=resolved,
-            metric_docs={m.name: f"{m.definition} Unit: {m.unit}." for m in METRICS},
-        )
-        if out.exists():
-            out.rmdir()
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    write_metrics(staging / "metrics.parquet", frame)
+    atomic_write_text(staging / "comparison.csv", comparison.write_csv())
+    write_report(
+        staging / "report.html",
+        frame,
+        comparison,
+        title=f"feedlab · {config.name}",
+        config_toml=resolved,
+        metric_docs={m.name: f"{m.definition} Unit: {m.unit}." for m in METRICS},
+    )
+    for scratch in ("cells", "checkpoints", PARTIAL_META):
+        path = staging / scratch
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    if out.exists():
+        out.rmdir()
+    os.replace(staging, out)
     wall = time.perf_counter() - started
     register_run(
         runs_dir,
         RunRecord(
-            run_id=run_id,
-            created_at=created.isoformat(),
+            run_id=meta["run_id"],
+            created_at=meta["created_at"],
             scenario=config.name,
-            path=run_id,
+            path=out.name,
             n_people=config.world.n_people,
             days=config.days,
             seeds=config.seeds,
