@@ -236,7 +236,7 @@ def sweep(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("cells"),
+            TextColumn("cell-days"),
             TimeElapsedColumn(),
             console=err_console,
         ) as bar:

@@ -34,6 +34,7 @@ class Cell:
         ranker: the arm's ranker.
         warmup_days: days simulated first and not recorded, so that inboxes, the digital model
             and habits are past their empty start; recorded days are numbered from 1 after them.
+        label: what else identifies the cell within its run (a sweep's point id), or empty.
     """
 
     arm: str
@@ -45,6 +46,13 @@ class Cell:
     platform: PlatformParams
     ranker: Ranker
     warmup_days: int = 0
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        """A file-safe name unique within the run: ``[label__]arm__seed``."""
+        parts = [self.label] if self.label else []
+        return "__".join([*parts, self.arm, str(self.seed)])
 
 
 def setup_for(cell: Cell) -> Setup:

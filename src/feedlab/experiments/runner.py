@@ -71,6 +71,10 @@ def plan(config: ExperimentConfig) -> list[Cell]:
     ]
 
 
+CELLS_DIR = "cells"
+CHECKPOINTS_DIR = "checkpoints"
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoints:
     """Where a run keeps finished cells and checkpoints while it is in progress."""
@@ -80,11 +84,19 @@ class Checkpoints:
 
     def result(self, cell: Cell) -> Path:
         """The finished rows of ``cell``."""
-        return self.folder / "cells" / f"{cell.arm}__{cell.seed}.parquet"
+        return self.folder / CELLS_DIR / f"{cell.name}.parquet"
 
     def state(self, cell: Cell) -> Path:
         """The latest saved state of ``cell``."""
-        return self.folder / "checkpoints" / f"{cell.arm}__{cell.seed}.pkl"
+        return self.folder / CHECKPOINTS_DIR / f"{cell.name}.pkl"
+
+    def save(self, cell: Cell, rows: list[MetricRow]) -> None:
+        """Keep a finished cell's rows (atomically) and drop its checkpoint."""
+        target = self.result(cell)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            rows_to_frame(rows).write_parquet(tmp, compression="zstd")
+        self.state(cell).unlink(missing_ok=True)
 
 
 def _run_reporting(
@@ -132,13 +144,11 @@ def execute(
     def finish(index: int, rows: list[MetricRow]) -> None:
         results[index] = rows
         if checkpoints is not None:
-            target = checkpoints.result(cells[index])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(target) as tmp:
-                rows_to_frame(rows).write_parquet(tmp)
-            checkpoints.state(cells[index]).unlink(missing_ok=True)
+            checkpoints.save(cells[index], rows)
 
     todo = [index for index in range(len(cells)) if index not in results]
+    if progress is not None:
+        progress(sum(done), total)
     if checkpoints is not None and checkpoints.every_days:
         checkpoints.state(cells[0]).parent.mkdir(parents=True, exist_ok=True)
     if workers <= 1 or len(todo) <= 1:
@@ -323,7 +333,7 @@ def _complete(
         config_toml=resolved,
         metric_docs={m.name: f"{m.definition} Unit: {m.unit}." for m in METRICS},
     )
-    for scratch in ("cells", "checkpoints", PARTIAL_META):
+    for scratch in (CELLS_DIR, CHECKPOINTS_DIR, PARTIAL_META):
         path = staging / scratch
         if path.is_dir():
             shutil.rmtree(path)

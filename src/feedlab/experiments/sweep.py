@@ -17,12 +17,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-import multiprocessing
 import os
 import tomllib
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +37,16 @@ from feedlab.experiments.config import (
     format_errors,
     validate_config,
 )
-from feedlab.experiments.runner import default_workers, plan, rows_to_frame
+from feedlab.experiments.runner import (
+    Checkpoints,
+    default_workers,
+    execute,
+    plan,
+    rows_to_frame,
+)
 from feedlab.io.atomic import atomic_path, atomic_write_text
 
 SWEEP_FILE = "sweep.toml"
-CELLS_DIR = "cells"
 
 
 class SweepSpec(Params):
@@ -132,32 +135,15 @@ def load_sweep(path: Path) -> Sweep:
     return Sweep(name=name, points=points, resolved=resolved)
 
 
-def cell_file(folder: Path, point: str, cell: Cell) -> Path:
-    """Where the results of one cell are kept."""
-    return folder / CELLS_DIR / f"{point}__{cell.arm}__{cell.seed}.parquet"
-
-
-def _cell_frame(point: str, rows: list[MetricRow]) -> pl.DataFrame:
-    return (
-        rows_to_frame(rows)
-        .with_columns(pl.lit(point).alias("point"))
-        .select("point", "arm", "seed", "day", "metric", "value")
-    )
-
-
-def _write_cell(path: Path, frame: pl.DataFrame) -> None:
-    with atomic_path(path) as tmp:
-        frame.write_parquet(tmp, compression="zstd")
-
-
-def _run(point: str, cell: Cell) -> tuple[str, Cell, list[MetricRow]]:
-    return point, cell, run_cell(cell)
-
-
 Progress = Callable[[int, int], None]
-
+"""Called with (cell-days done, cell-days in total)."""
 
 ENGINES = ("local", "ray")
+
+
+def sweep_cells(sweep: Sweep) -> list[tuple[SweepPoint, Cell]]:
+    """Every (point, cell) of the sweep; each cell is labelled with its point's id."""
+    return [(p, replace(cell, label=p.id)) for p in sweep.points for cell in plan(p.config)]
 
 
 def run_sweep(
@@ -168,6 +154,7 @@ def run_sweep(
     progress: Progress | None = None,
     engine: str = "local",
     address: str | None = None,
+    checkpoint_days: int = 5,
 ) -> pl.DataFrame:
     """Run every missing cell of ``sweep`` into ``out`` and return all results.
 
@@ -176,10 +163,11 @@ def run_sweep(
         out: the sweep folder; created if needed, resumed if it holds this sweep already.
         workers: processes (default one per core; 1 runs in this process). With Ray and no
             ``address``, the CPUs of the local Ray instance.
-        progress: called with (cells done, cells in total).
+        progress: called with (cell-days done, cell-days in total).
         engine: ``local`` (a process pool) or ``ray``.
         address: an existing Ray cluster (``ray://host:10001`` or ``host:6379``); by default
             Ray starts a local instance bound to 127.0.0.1.
+        checkpoint_days: with the local engine, save unfinished cells every this many days.
 
     Raises:
         ConfigError: if ``out`` holds a different sweep, or for an unknown engine.
@@ -196,39 +184,25 @@ def run_sweep(
         raise ConfigError(
             f"--out must be a new or empty folder (or this sweep's folder), got {str(out)!r}."
         )
-    (out / CELLS_DIR).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(marker, sweep.resolved)
 
-    jobs = [(p.id, cell) for p in sweep.points for cell in plan(p.config)]
-    todo = [(point, cell) for point, cell in jobs if not cell_file(out, point, cell).exists()]
-    done = len(jobs) - len(todo)
-    if progress is not None:
-        progress(done, len(jobs))
-
-    def finish(point: str, cell: Cell, rows: list[MetricRow]) -> None:
-        nonlocal done
-        _write_cell(cell_file(out, point, cell), _cell_frame(point, rows))
-        done += 1
-        if progress is not None:
-            progress(done, len(jobs))
-
+    cells = [cell for _, cell in sweep_cells(sweep)]
+    store = Checkpoints(folder=out, every_days=checkpoint_days)
     n_workers = workers or default_workers()
     if engine == "ray":
-        for result in _run_on_ray(todo, n_workers, address):
-            finish(*result)
-    elif n_workers <= 1 or len(todo) <= 1:
-        for point, cell in todo:
-            finish(*_run(point, cell))
+        total = sum(c.warmup_days + c.days for c in cells)
+        todo = [c for c in cells if not store.result(c).exists()]
+        done = total - sum(c.warmup_days + c.days for c in todo)
+        if progress is not None:
+            progress(done, total)
+        for cell, rows in _run_on_ray(todo, n_workers, address):
+            store.save(cell, rows)
+            done += cell.warmup_days + cell.days
+            if progress is not None:
+                progress(done, total)
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
-            pending: set[Future[tuple[str, Cell, list[MetricRow]]]] = {
-                pool.submit(_run, point, cell) for point, cell in todo
-            }
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    finish(*future.result())
+        execute(cells, n_workers, progress, checkpoints=store)
     frame = collect(out, sweep)
     with atomic_path(out / "metrics.parquet") as tmp:
         frame.write_parquet(tmp, compression="zstd")
@@ -236,8 +210,8 @@ def run_sweep(
 
 
 def _run_on_ray(
-    todo: list[tuple[str, Cell]], n_workers: int, address: str | None
-) -> Iterator[tuple[str, Cell, list[MetricRow]]]:
+    todo: list[Cell], n_workers: int, address: str | None
+) -> Iterator[tuple[Cell, list[MetricRow]]]:
     """Run cells as Ray tasks, yielding each as it completes.
 
     A local instance talks over loopback only, reports no usage statistics and has a sized
@@ -266,7 +240,7 @@ def _run_on_ray(
         started = True
     try:
         remote = ray.remote(num_cpus=1)(_run)
-        pending = [remote.remote(point, cell) for point, cell in todo]
+        pending = [remote.remote(cell) for cell in todo]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
             yield ray.get(finished[0])
@@ -275,10 +249,18 @@ def _run_on_ray(
             ray.shutdown()
 
 
+def _run(cell: Cell) -> tuple[Cell, list[MetricRow]]:
+    return cell, run_cell(cell)
+
+
 def collect(out: Path, sweep: Sweep) -> pl.DataFrame:
     """All cells of ``sweep`` found in ``out``, sorted by (point, arm, seed, day, metric)."""
-    files = [cell_file(out, p.id, cell) for p in sweep.points for cell in plan(p.config)]
-    frames = [pl.read_parquet(f) for f in files if f.exists()]
+    store = Checkpoints(folder=out, every_days=0)
+    frames = [
+        pl.read_parquet(store.result(cell)).select(pl.lit(point.id).alias("point"), pl.all())
+        for point, cell in sweep_cells(sweep)
+        if store.result(cell).exists()
+    ]
     if not frames:
-        return _cell_frame("", [])
+        return rows_to_frame([]).select(pl.lit("").alias("point"), pl.all()).head(0)
     return pl.concat(frames).sort("point", "arm", "seed", "day", "metric")

@@ -8,7 +8,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from feedlab.core.errors import ConfigError
-from feedlab.experiments.sweep import CELLS_DIR, load_sweep, run_sweep
+from feedlab.experiments.runner import CELLS_DIR
+from feedlab.experiments.sweep import load_sweep, run_sweep
 
 BASE = """
 name = "tiny-sweep"
