@@ -32,7 +32,13 @@ from feedlab.experiments.config import (
     scenario_names,
     scenario_text,
 )
-from feedlab.experiments.runner import resumable_config, resume_experiment, run_experiment
+from feedlab.experiments.resources import check_memory
+from feedlab.experiments.runner import (
+    default_workers,
+    resumable_config,
+    resume_experiment,
+    run_experiment,
+)
 from feedlab.experiments.summary import run_values
 from feedlab.experiments.sweep import load_sweep, run_sweep
 from feedlab.io.catalog import CATALOG_FILE, list_runs
@@ -103,6 +109,7 @@ def run(
             config = resumable_config(resume)
         else:
             config = load_config(scenario, overrides)
+        check_memory(config, workers or default_workers())
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

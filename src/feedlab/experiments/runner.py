@@ -28,6 +28,7 @@ from feedlab import __version__
 from feedlab.core.errors import ConfigError
 from feedlab.engine.run import Cell, MetricRow, run_cell
 from feedlab.experiments.config import ExperimentConfig, load_config
+from feedlab.experiments.resources import check_memory
 from feedlab.experiments.summary import compare_arms
 from feedlab.io.atomic import atomic_path, atomic_write_text
 from feedlab.io.catalog import RunRecord, register_run
@@ -259,6 +260,7 @@ def run_experiment(
         out = runs_dir / f"{config.name}-{created:%Y%m%d-%H%M%S}-{digest[:8]}"
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out must be a new or empty folder, got {str(out)!r}.")
+    check_memory(config, workers or default_workers())
     staging = partial_folder(out)
     if staging.exists():
         raise ConfigError(
@@ -286,6 +288,7 @@ def resume_experiment(
         ConfigError: if ``out`` has no interrupted run.
     """
     config = resumable_config(out)
+    check_memory(config, workers or default_workers())
     return config, _complete(config, out, workers, progress, checkpoint_days)
 
 

@@ -37,6 +37,7 @@ from feedlab.experiments.config import (
     format_errors,
     validate_config,
 )
+from feedlab.experiments.resources import check_memory
 from feedlab.experiments.runner import (
     Checkpoints,
     default_workers,
@@ -184,12 +185,15 @@ def run_sweep(
         raise ConfigError(
             f"--out must be a new or empty folder (or this sweep's folder), got {str(out)!r}."
         )
+    n_workers = workers or default_workers()
+    if engine == "local":
+        for point in sweep.points:
+            check_memory(point.config, n_workers)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(marker, sweep.resolved)
 
     cells = [cell for _, cell in sweep_cells(sweep)]
     store = Checkpoints(folder=out, every_days=checkpoint_days)
-    n_workers = workers or default_workers()
     if engine == "ray":
         total = sum(c.warmup_days + c.days for c in cells)
         todo = [c for c in cells if not store.result(c).exists()]
