@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -138,3 +139,45 @@ def test_resume_of_a_folder_without_an_interrupted_run_is_a_clear_error(tmp_path
     assert result.returncode == 2
     assert "--resume must name an interrupted run folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_run_killed_many_times_at_random_points_still_ends_exact(
+    tmp_path: Path, seed: int
+) -> None:
+    out = tmp_path / "tortured"
+    base = [sys.executable, "-c", "from feedlab.cli.main import main; main()", "run"]
+    fresh = [
+        "social-dilemma", "--people", "1200", "--days", "3", "--seeds", "1", "--workers", "1",
+        "--set", f"root_seed={seed}", "--set", "warmup_days=0", "--checkpoint-days", "1",
+    ]  # fmt: skip
+    delays = np.random.default_rng(seed).uniform(0.5, 4.0, size=6)
+    kills = 0
+    for delay in delays:
+        started = (partial_folder(out) / "run.json").exists()
+        args = ["--resume", str(out), "--workers", "1"] if started else [*fresh, "--out", str(out)]
+        process = subprocess.Popen(
+            [*base, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            process.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            kills += 1
+        if (out / "metrics.parquet").exists():
+            break
+    if not (out / "metrics.parquet").exists():
+        finished = subprocess.run(
+            [*base, "--resume", str(out), "--workers", "1"], capture_output=True, text=True
+        )
+        assert finished.returncode == 0, finished.stderr
+    assert kills >= 1
+    reference = subprocess.run(
+        [*base, *fresh, "--out", str(tmp_path / "whole")], capture_output=True, text=True
+    )
+    assert reference.returncode == 0, reference.stderr
+    assert_frame_equal(
+        pl.read_parquet(out / "metrics.parquet"),
+        pl.read_parquet(tmp_path / "whole" / "metrics.parquet"),
+    )

@@ -48,7 +48,9 @@ def _put(raw: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
             node = node.setdefault(part, {})
         else:
             return
-    if isinstance(node, dict) or (isinstance(node, list) and isinstance(path[-1], int) and path[-1] < len(node)):
+    if isinstance(node, dict) or (
+        isinstance(node, list) and isinstance(path[-1], int) and path[-1] < len(node)
+    ):
         node[path[-1]] = value
 
 

@@ -262,10 +262,12 @@ def run_experiment(
         raise ConfigError(f"--out must be a new or empty folder, got {str(out)!r}.")
     check_memory(config, workers or default_workers())
     staging = partial_folder(out)
-    if staging.exists():
+    if (staging / PARTIAL_META).is_file():
         raise ConfigError(
             f"--out must not have an interrupted run, got {str(out)!r}; continue it with --resume {out}."
         )
+    if staging.exists():  # a start killed before it wrote its run.json: nothing to keep
+        shutil.rmtree(staging)
     staging.mkdir(parents=True)
     atomic_write_text(staging / "config.toml", resolved)
     meta = {"run_id": out.name, "created_at": created.isoformat()}
