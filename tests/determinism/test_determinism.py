@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from feedlab.engine.run import MetricRow, run_cell
 from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.runner import execute, plan
@@ -110,3 +112,11 @@ def test_warm_up_days_are_simulated_but_not_recorded(seed: int) -> None:
     day_two = [(arm, s, 1, metric, value) for arm, s, day, metric, value in full if day == 2]
     assert {row[2] for row in recorded} == {1}
     assert _same_rows(recorded, day_two)
+
+
+def test_ray_and_local_processes_give_identical_rows(seed: int) -> None:
+    pytest.importorskip("ray")
+    cells = plan(_config(seed, 300, 1, 2))
+    local = execute(cells, workers=1)
+    on_ray = execute(cells, workers=2, engine="ray")
+    assert _same_rows(local, on_ray)

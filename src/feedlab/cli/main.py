@@ -34,6 +34,7 @@ from feedlab.experiments.config import (
 )
 from feedlab.experiments.resources import check_memory
 from feedlab.experiments.runner import (
+    check_engine,
     default_workers,
     resumable_config,
     resume_experiment,
@@ -97,6 +98,13 @@ def run(
             "--checkpoint-days", min=0, max=3650, help="Save each cell every N days (0: never)."
         ),
     ] = 5,
+    engine: Annotated[str, typer.Option("--engine", help="local (process pool) or ray.")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="An existing Ray cluster (default: start one on 127.0.0.1)."
+        ),
+    ] = None,
 ) -> None:
     """Run an experiment and print each arm's difference to the baseline with 95% CIs."""
     overrides = list(set_ or [])
@@ -105,6 +113,7 @@ def run(
             overrides.append(f"{key}={value}")
     started_at: list[Path] = []
     try:
+        check_engine(engine)
         if resume is not None:
             config = resumable_config(resume)
         else:
@@ -132,7 +141,12 @@ def run(
             if resume is not None:
                 started_at.append(resume)
                 _, result = resume_experiment(
-                    resume, workers=workers, progress=progress, checkpoint_days=checkpoint_days
+                    resume,
+                    workers=workers,
+                    progress=progress,
+                    checkpoint_days=checkpoint_days,
+                    engine=engine,
+                    address=address,
                 )
             else:
                 result = run_experiment(
@@ -142,6 +156,8 @@ def run(
                     progress=progress,
                     checkpoint_days=checkpoint_days,
                     on_start=started_at.append,
+                    engine=engine,
+                    address=address,
                 )
     except SimError as error:
         raise _fail(error) from None

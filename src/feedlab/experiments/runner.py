@@ -15,7 +15,7 @@ import os
 import queue
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,14 +120,17 @@ def execute(
     progress: Progress | None = None,
     stage_seconds: dict[str, float] | None = None,
     checkpoints: Checkpoints | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> list[MetricRow]:
-    """Run cells in ``workers`` processes (in this process when ``workers`` is 1).
+    """Run cells in ``workers`` processes (in this process when ``workers`` is 1), or on Ray.
 
-    Results do not depend on the number of workers: each cell's streams come from its own seed.
-    If ``stage_seconds`` is given, every cell's time per tick stage is added to it. With
-    ``checkpoints``, finished cells are written as they finish and skipped when found, and
-    unfinished cells resume from their latest saved state.
+    Results do not depend on the number of workers or the engine: each cell's streams come from
+    its own seed. If ``stage_seconds`` is given, every cell's time per tick stage is added to it.
+    With ``checkpoints``, finished cells are written as they finish and skipped when found, and
+    (with the local engine) unfinished cells resume from their latest saved state.
     """
+    check_engine(engine)
     total = sum(cell.warmup_days + cell.days for cell in cells)
     done = [0] * len(cells)
     results: dict[int, list[MetricRow]] = {}
@@ -152,7 +155,12 @@ def execute(
         progress(sum(done), total)
     if checkpoints is not None and checkpoints.every_days:
         checkpoints.state(cells[0]).parent.mkdir(parents=True, exist_ok=True)
-    if workers <= 1 or len(todo) <= 1:
+    if engine == "ray":
+        for index, rows, stages in _run_on_ray(cells, todo, workers, address):
+            finish(index, rows)
+            report(index, cells[index].warmup_days + cells[index].days)
+            _add_stages(stage_seconds, stages)
+    elif workers <= 1 or len(todo) <= 1:
         for index in todo:
             cell = cells[index]
             rows = run_cell(
@@ -182,10 +190,70 @@ def execute(
                 for future in finished:
                     cell_rows, stages = future.result()
                     finish(futures[future], cell_rows)
-                    for stage, seconds in stages.items():
-                        if stage_seconds is not None:
-                            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+                    _add_stages(stage_seconds, stages)
     return [row for index in range(len(cells)) for row in results[index]]
+
+
+ENGINES = ("local", "ray")
+"""Where cells run: a local process pool, or Ray (a local instance or an existing cluster)."""
+
+
+def check_engine(engine: str) -> None:
+    """Raise :class:`ConfigError` unless ``engine`` is one of :data:`ENGINES`."""
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+
+
+def _run_indexed(cell: Cell, index: int) -> tuple[int, list[MetricRow], dict[str, float]]:
+    stages: dict[str, float] = {}
+    return index, run_cell(cell, stage_seconds=stages), stages
+
+
+def _run_on_ray(
+    cells: list[Cell], todo: list[int], n_workers: int, address: str | None
+) -> Iterator[tuple[int, list[MetricRow], dict[str, float]]]:
+    """Run cells as Ray tasks, yielding each as it completes.
+
+    A local instance talks over loopback only, reports no usage statistics and has a sized
+    object store; tasks receive the picklable cell (seed and parameters), never a generator.
+    Finished cells are written by the driver, so the run folder needs no shared storage.
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--engine ray must have Ray installed (pip install 'feedlab[ray]'), got no ray module."
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=n_workers,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                object_store_memory=256 * 1024**2,
+                log_to_driver=False,
+            )
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1)(_run_indexed)
+        pending = [remote.remote(cells[index], index) for index in todo]
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(finished[0])
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _add_stages(total: dict[str, float] | None, stages: dict[str, float]) -> None:
+    if total is not None:
+        for stage, seconds in stages.items():
+            total[stage] = total.get(stage, 0.0) + seconds
 
 
 def rows_from_frame(frame: pl.DataFrame) -> list[MetricRow]:
@@ -236,6 +304,8 @@ def run_experiment(
     progress: Progress | None = None,
     checkpoint_days: int = 5,
     on_start: Callable[[Path], None] | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> RunResult:
     """Run every cell of ``config`` and write the run folder and its catalog entry.
 
@@ -252,7 +322,10 @@ def run_experiment(
         progress: progress callback.
         checkpoint_days: save every cell's state every this many simulated days (0: never).
         on_start: called with the run folder's path once the run is set up.
+        engine: ``local`` processes or ``ray``.
+        address: an existing Ray cluster (default: a local instance on 127.0.0.1).
     """
+    check_engine(engine)
     created = datetime.now(UTC)
     resolved = config.to_toml()
     digest = hashlib.sha256(resolved.encode()).hexdigest()
@@ -274,7 +347,7 @@ def run_experiment(
     atomic_write_text(staging / PARTIAL_META, json.dumps(meta))
     if on_start is not None:
         on_start(out)
-    return _complete(config, out, workers, progress, checkpoint_days)
+    return _complete(config, out, workers, progress, checkpoint_days, engine, address)
 
 
 def resume_experiment(
@@ -283,15 +356,18 @@ def resume_experiment(
     workers: int | None = None,
     progress: Progress | None = None,
     checkpoint_days: int = 5,
+    engine: str = "local",
+    address: str | None = None,
 ) -> tuple[ExperimentConfig, RunResult]:
     """Continue an interrupted run: finished cells are kept, the others resume from checkpoints.
 
     Raises:
         ConfigError: if ``out`` has no interrupted run.
     """
+    check_engine(engine)
     config = resumable_config(out)
     check_memory(config, workers or default_workers())
-    return config, _complete(config, out, workers, progress, checkpoint_days)
+    return config, _complete(config, out, workers, progress, checkpoint_days, engine, address)
 
 
 def resumable_config(out: Path) -> ExperimentConfig:
@@ -313,6 +389,8 @@ def _complete(
     workers: int | None,
     progress: Progress | None,
     checkpoint_days: int,
+    engine: str,
+    address: str | None,
 ) -> RunResult:
     started = time.perf_counter()
     staging = partial_folder(out)
@@ -324,7 +402,9 @@ def _complete(
     cells = plan(config)
     stages: dict[str, float] = {}
     checkpoints = Checkpoints(folder=staging, every_days=checkpoint_days)
-    rows = execute(cells, workers or default_workers(), progress, stages, checkpoints)
+    rows = execute(
+        cells, workers or default_workers(), progress, stages, checkpoints, engine, address
+    )
     frame = rows_to_frame(rows)
     comparison = compare_arms(frame, config.baseline_arm, summaries())
 

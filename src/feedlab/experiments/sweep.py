@@ -17,9 +17,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-import os
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from pydantic import Field, ValidationError
 
 from feedlab.core.errors import ConfigError
 from feedlab.core.params import Params
-from feedlab.engine.run import Cell, MetricRow, run_cell
+from feedlab.engine.run import Cell
 from feedlab.experiments.config import (
     ExperimentConfig,
     assign,
@@ -40,6 +39,7 @@ from feedlab.experiments.config import (
 from feedlab.experiments.resources import check_memory
 from feedlab.experiments.runner import (
     Checkpoints,
+    check_engine,
     default_workers,
     execute,
     plan,
@@ -139,8 +139,6 @@ def load_sweep(path: Path) -> Sweep:
 Progress = Callable[[int, int], None]
 """Called with (cell-days done, cell-days in total)."""
 
-ENGINES = ("local", "ray")
-
 
 def sweep_cells(sweep: Sweep) -> list[tuple[SweepPoint, Cell]]:
     """Every (point, cell) of the sweep; each cell is labelled with its point's id."""
@@ -173,8 +171,7 @@ def run_sweep(
     Raises:
         ConfigError: if ``out`` holds a different sweep, or for an unknown engine.
     """
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    check_engine(engine)
     marker = out / SWEEP_FILE
     if marker.exists():
         if marker.read_text(encoding="utf-8") != sweep.resolved:
@@ -194,67 +191,11 @@ def run_sweep(
 
     cells = [cell for _, cell in sweep_cells(sweep)]
     store = Checkpoints(folder=out, every_days=checkpoint_days)
-    if engine == "ray":
-        total = sum(c.warmup_days + c.days for c in cells)
-        todo = [c for c in cells if not store.result(c).exists()]
-        done = total - sum(c.warmup_days + c.days for c in todo)
-        if progress is not None:
-            progress(done, total)
-        for cell, rows in _run_on_ray(todo, n_workers, address):
-            store.save(cell, rows)
-            done += cell.warmup_days + cell.days
-            if progress is not None:
-                progress(done, total)
-    else:
-        execute(cells, n_workers, progress, checkpoints=store)
+    execute(cells, n_workers, progress, checkpoints=store, engine=engine, address=address)
     frame = collect(out, sweep)
     with atomic_path(out / "metrics.parquet") as tmp:
         frame.write_parquet(tmp, compression="zstd")
     return frame
-
-
-def _run_on_ray(
-    todo: list[Cell], n_workers: int, address: str | None
-) -> Iterator[tuple[Cell, list[MetricRow]]]:
-    """Run cells as Ray tasks, yielding each as it completes.
-
-    A local instance talks over loopback only, reports no usage statistics and has a sized
-    object store; tasks receive the picklable cell (seed and parameters), never a generator.
-    """
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "--engine ray must have Ray installed (pip install 'feedlab[ray]'), got no ray module."
-        ) from None
-    started = False
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(
-                num_cpus=n_workers,
-                include_dashboard=False,
-                _node_ip_address="127.0.0.1",
-                object_store_memory=256 * 1024**2,
-                log_to_driver=False,
-            )
-        started = True
-    try:
-        remote = ray.remote(num_cpus=1)(_run)
-        pending = [remote.remote(cell) for cell in todo]
-        while pending:
-            finished, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(finished[0])
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _run(cell: Cell) -> tuple[Cell, list[MetricRow]]:
-    return cell, run_cell(cell)
 
 
 def collect(out: Path, sweep: Sweep) -> pl.DataFrame:
