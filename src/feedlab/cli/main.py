@@ -56,6 +56,17 @@ out_console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
 
 
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
+]
+Engine = Annotated[str, typer.Option("--engine", help="local (process pool) or ray.")]
+Address = Annotated[
+    str | None,
+    typer.Option("--address", help="An existing Ray cluster (default: start one on 127.0.0.1)."),
+]
+
+
 def _fail(error: Exception) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
@@ -81,10 +92,7 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override any config key: dotted.key=value (repeatable)."),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
-    ] = None,
+    workers: Workers = None,
     profile: Annotated[
         bool, typer.Option("--profile", help="Print where a tick's time goes, stage by stage.")
     ] = False,
@@ -98,13 +106,8 @@ def run(
             "--checkpoint-days", min=0, max=3650, help="Save each cell every N days (0: never)."
         ),
     ] = 5,
-    engine: Annotated[str, typer.Option("--engine", help="local (process pool) or ray.")] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(
-            "--address", help="An existing Ray cluster (default: start one on 127.0.0.1)."
-        ),
-    ] = None,
+    engine: Engine = "local",
+    address: Address = None,
 ) -> None:
     """Run an experiment and print each arm's difference to the baseline with 95% CIs."""
     overrides = list(set_ or [])
@@ -239,17 +242,9 @@ def sweep(
             "--out", help="Sweep folder (default: ./runs/<name>-sweep-<hash>; re-running resumes)."
         ),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
-    ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="local (process pool) or ray.")] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(
-            "--address", help="An existing Ray cluster (default: start one on 127.0.0.1)."
-        ),
-    ] = None,
+    workers: Workers = None,
+    engine: Engine = "local",
+    address: Address = None,
 ) -> None:
     """Run an experiment over a grid of parameters; finished cells are kept and skipped on re-run."""
     try:
