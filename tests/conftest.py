@@ -17,6 +17,10 @@ from feedlab.platform.observe import LOGGED_ACTIONS, observe_posts
 from feedlab.platform.rankers.base import RankContext
 from feedlab.world.posts import empty_posts
 
+# Ray, where tests start it, talks over loopback only and reports nothing (set before any import).
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 SEED_ENV = "FEEDLAB_TEST_SEED"
 DEFAULT_SEED = 42
 
