@@ -49,6 +49,11 @@ class Cell:
     label: str = ""
 
     @property
+    def total_days(self) -> int:
+        """Days simulated in all: warm-up and recorded."""
+        return self.warmup_days + self.days
+
+    @property
     def name(self) -> str:
         """A file-safe name unique within the run: ``[label__]arm__seed``."""
         parts = [self.label] if self.label else []
@@ -93,7 +98,7 @@ def run_cell(
             state, rows, day = pickle.load(handle)  # a file this run wrote itself
     else:
         state, rows, day = start(setup), [], -cell.warmup_days
-    total = (cell.warmup_days + cell.days) * state.world.clock.ticks_per_day
+    total = cell.total_days * state.world.clock.ticks_per_day
     while state.tick < total:
         values = step(state, setup)
         if values is not None:
@@ -105,11 +110,17 @@ def run_cell(
             elapsed = day + cell.warmup_days
             due = bool(checkpoint_days) and elapsed % checkpoint_days == 0 and state.tick < total
             if checkpoint is not None and due:
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)
                 with atomic_path(checkpoint) as tmp:
                     tmp.write_bytes(pickle.dumps((state, rows, day), protocol=5))
             if on_day is not None:
                 on_day(elapsed)
-    if stage_seconds is not None:
-        for stage, seconds in state.stage_seconds.items():
-            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+    add_stage_seconds(stage_seconds, state.stage_seconds)
     return rows
+
+
+def add_stage_seconds(total: dict[str, float] | None, stages: dict[str, float]) -> None:
+    """Add each stage's seconds in ``stages`` to ``total`` (nothing if ``total`` is None)."""
+    if total is not None:
+        for stage, seconds in stages.items():
+            total[stage] = total.get(stage, 0.0) + seconds

@@ -26,7 +26,7 @@ import polars as pl
 
 from feedlab import __version__
 from feedlab.core.errors import ConfigError
-from feedlab.engine.run import Cell, MetricRow, run_cell
+from feedlab.engine.run import Cell, MetricRow, add_stage_seconds, run_cell
 from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.resources import check_memory
 from feedlab.experiments.summary import compare_arms
@@ -36,9 +36,10 @@ from feedlab.io.parquet import write_metrics
 from feedlab.io.report import write_report
 from feedlab.io.schema import METRICS_SCHEMA
 from feedlab.metrics.catalog import METRICS, summaries
+from feedlab.world.clock import Clock
 
 Progress = Callable[[int, int], None]
-"""Called with (days finished over all cells, days in total)."""
+"""Called with (cell-days finished over all cells, cell-days in total)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +101,33 @@ class Checkpoints:
         self.state(cell).unlink(missing_ok=True)
 
 
-def _run_reporting(
-    cell: Cell, index: int, channel: Any, checkpoints: Checkpoints | None
-) -> tuple[list[MetricRow], dict[str, float]]:
+CellOutcome = tuple[int, list[MetricRow], dict[str, float]]
+"""(index of the cell, its rows, seconds per tick stage)."""
+
+
+def _simulate(
+    cell: Cell,
+    index: int,
+    checkpoints: Checkpoints | None,
+    on_day: Callable[[int], None] | None = None,
+) -> CellOutcome:
+    """Run one cell, resuming from and saving to its checkpoint when there is a store."""
     stages: dict[str, float] = {}
     rows = run_cell(
         cell,
-        on_day=lambda day: channel.put((index, day)),
+        on_day=on_day,
         stage_seconds=stages,
         checkpoint=checkpoints.state(cell) if checkpoints else None,
         checkpoint_days=checkpoints.every_days if checkpoints else 0,
     )
-    return rows, stages
+    return index, rows, stages
+
+
+def _simulate_reporting(
+    cell: Cell, index: int, checkpoints: Checkpoints | None, channel: Any
+) -> CellOutcome:
+    """:func:`_simulate` in a worker process, reporting finished days over ``channel``."""
+    return _simulate(cell, index, checkpoints, lambda day: channel.put((index, day)))
 
 
 def execute(
@@ -131,55 +147,45 @@ def execute(
     (with the local engine) unfinished cells resume from their latest saved state.
     """
     check_engine(engine)
-    total = sum(cell.warmup_days + cell.days for cell in cells)
+    total = sum(cell.total_days for cell in cells)
     done = [0] * len(cells)
     results: dict[int, list[MetricRow]] = {}
     if checkpoints is not None:
         for index, cell in enumerate(cells):
             if checkpoints.result(cell).exists():
                 results[index] = rows_from_frame(pl.read_parquet(checkpoints.result(cell)))
-                done[index] = cell.warmup_days + cell.days
+                done[index] = cell.total_days
 
     def report(index: int, day: int) -> None:
         done[index] = day
         if progress is not None:
             progress(sum(done), total)
 
-    def finish(index: int, rows: list[MetricRow]) -> None:
+    def finish(outcome: CellOutcome) -> None:
+        index, rows, stages = outcome
         results[index] = rows
+        add_stage_seconds(stage_seconds, stages)
         if checkpoints is not None:
             checkpoints.save(cells[index], rows)
 
     todo = [index for index in range(len(cells)) if index not in results]
     if progress is not None:
         progress(sum(done), total)
-    if checkpoints is not None and checkpoints.every_days:
-        checkpoints.state(cells[0]).parent.mkdir(parents=True, exist_ok=True)
     if engine == "ray":
-        for index, rows, stages in _run_on_ray(cells, todo, workers, address):
-            finish(index, rows)
-            report(index, cells[index].warmup_days + cells[index].days)
-            _add_stages(stage_seconds, stages)
+        for outcome in _run_on_ray(cells, todo, workers, address):
+            finish(outcome)
+            report(outcome[0], cells[outcome[0]].total_days)
     elif workers <= 1 or len(todo) <= 1:
         for index in todo:
-            cell = cells[index]
-            rows = run_cell(
-                cell,
-                on_day=functools.partial(report, index),
-                stage_seconds=stage_seconds,
-                checkpoint=checkpoints.state(cell) if checkpoints else None,
-                checkpoint_days=checkpoints.every_days if checkpoints else 0,
-            )
-            finish(index, rows)
+            finish(_simulate(cells[index], index, checkpoints, functools.partial(report, index)))
     else:
         context = multiprocessing.get_context("spawn")
         with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
             channel = manager.Queue()
-            futures: dict[Future[tuple[list[MetricRow], dict[str, float]]], int] = {
-                pool.submit(_run_reporting, cells[index], index, channel, checkpoints): index
+            pending: set[Future[CellOutcome]] = {
+                pool.submit(_simulate_reporting, cells[index], index, checkpoints, channel)
                 for index in todo
             }
-            pending = set(futures)
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 while True:
@@ -188,9 +194,7 @@ def execute(
                     except queue.Empty:
                         break
                 for future in finished:
-                    cell_rows, stages = future.result()
-                    finish(futures[future], cell_rows)
-                    _add_stages(stage_seconds, stages)
+                    finish(future.result())
     return [row for index in range(len(cells)) for row in results[index]]
 
 
@@ -204,14 +208,9 @@ def check_engine(engine: str) -> None:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
 
 
-def _run_indexed(cell: Cell, index: int) -> tuple[int, list[MetricRow], dict[str, float]]:
-    stages: dict[str, float] = {}
-    return index, run_cell(cell, stage_seconds=stages), stages
-
-
 def _run_on_ray(
     cells: list[Cell], todo: list[int], n_workers: int, address: str | None
-) -> Iterator[tuple[int, list[MetricRow], dict[str, float]]]:
+) -> Iterator[CellOutcome]:
     """Run cells as Ray tasks, yielding each as it completes.
 
     A local instance talks over loopback only, reports no usage statistics and has a sized
@@ -240,20 +239,14 @@ def _run_on_ray(
             )
         started = True
     try:
-        remote = ray.remote(num_cpus=1)(_run_indexed)
-        pending = [remote.remote(cells[index], index) for index in todo]
+        remote = ray.remote(num_cpus=1)(_simulate)
+        pending = [remote.remote(cells[index], index, None) for index in todo]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
             yield ray.get(finished[0])
     finally:
         if started:
             ray.shutdown()
-
-
-def _add_stages(total: dict[str, float] | None, stages: dict[str, float]) -> None:
-    if total is not None:
-        for stage, seconds in stages.items():
-            total[stage] = total.get(stage, 0.0) + seconds
 
 
 def rows_from_frame(frame: pl.DataFrame) -> list[MetricRow]:
@@ -444,9 +437,7 @@ def _complete(
             wall_seconds=wall,
         ),
     )
-    ticks = sum(
-        (cell.warmup_days + cell.days) * round(24 / cell.world.tick_hours) for cell in cells
-    )
+    ticks = sum(cell.total_days * Clock(cell.world.tick_hours).ticks_per_day for cell in cells)
     return RunResult(
         run_dir=out,
         frame=frame,

@@ -6,10 +6,12 @@ A sweep file is an experiment TOML plus a ``[sweep]`` table::
     grid = { "behaviour.choice.arousal_weight" = [0.8, 1.6, 2.4] }   # Cartesian product
     points = [ { "world.n_people" = 2000 } ]                          # and/or explicit points
 
-Every (point, arm, seed) cell is written to ``cells/`` as soon as it finishes, atomically, so an
-interrupted sweep loses at most the cells that were running; running the same sweep into the same
-folder again skips every cell already written. Results are sorted by key before they are joined,
-so they do not depend on the number of workers or the order cells finish in.
+Cells run through the same executor as a single run
+(:func:`feedlab.experiments.runner.execute`): every (point, arm, seed) cell is written to
+``cells/`` atomically as soon as it finishes and checkpointed while it runs, so running the same
+sweep into the same folder again skips finished cells and resumes the others. Results are sorted
+by key before they are joined, so they do not depend on the number of workers or the order cells
+finish in.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import copy
 import hashlib
 import itertools
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from feedlab.experiments.config import (
 from feedlab.experiments.resources import check_memory
 from feedlab.experiments.runner import (
     Checkpoints,
+    Progress,
     check_engine,
     default_workers,
     execute,
@@ -134,10 +136,6 @@ def load_sweep(path: Path) -> Sweep:
     )
     name = points[0].config.name
     return Sweep(name=name, points=points, resolved=resolved)
-
-
-Progress = Callable[[int, int], None]
-"""Called with (cell-days done, cell-days in total)."""
 
 
 def sweep_cells(sweep: Sweep) -> list[tuple[SweepPoint, Cell]]:
