@@ -379,6 +379,15 @@ def score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
 # --- repeated keys per row -------------------------------------------------------------------
 
 
+@numba.njit(cache=True, inline="always")
+def _probe(table: IntArray, key: np.int64, shift: np.uint64, mask: int) -> np.int64:
+    """Slot holding ``key`` in an open-addressed table (0 = empty), or the empty slot for it."""
+    s = _slot(key, shift)
+    while table[s] != 0 and table[s] != key:
+        s = (s + 1) & mask
+    return s
+
+
 @numba.njit(cache=True)
 def _repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
     """Per row: insert the seen keys, then flag each candidate key already in the hash set."""
@@ -394,19 +403,13 @@ def _repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
         table[:] = 0
         for j in range(n_seen):
             key = np.int64(seen[i, j])
-            if key == 0:
-                continue
-            s = _slot(key, shift)
-            while table[s] != 0 and table[s] != key:
-                s = (s + 1) & mask
-            table[s] = key
+            if key != 0:
+                table[_probe(table, key, shift, mask)] = key
         for j in range(c):
             key = np.int64(keys[i, j])
             if key == 0:
                 continue
-            s = _slot(key, shift)
-            while table[s] != 0 and table[s] != key:
-                s = (s + 1) & mask
+            s = _probe(table, key, shift, mask)
             if table[s] == key:
                 out[i, j] = True
             else:

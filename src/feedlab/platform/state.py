@@ -163,26 +163,26 @@ def serve(
     )
     columns = ranker.rank(context, params.feed_size, rng)
     shown = columns >= 0
-    # Empty slots point at a sentinel row of zeros appended to the flat arrays, so a batch with
-    # no candidate at all (a quiet tick) needs no special case.
-    sentinel = rows.size
-    position = np.full((n, c), sentinel, np.int64)
+    column = np.maximum(columns, 0)
+    position = np.zeros((n, c), np.int64)
     position[rows, cols] = np.arange(rows.size)
-    flat = np.where(shown, np.take_along_axis(position, np.maximum(columns, 0), axis=1), sentinel)
-    padded = Features(
-        np.concatenate([x.shared, np.zeros((1, x.shared.shape[1]), np.float32)]),
-        np.concatenate([x.person_logit, np.zeros((1, N_ACTIONS), np.float32)]),
-        np.concatenate([x.post_logit, np.zeros((1, N_ACTIONS), np.float32)]),
-    )
-    flat_predictions = np.concatenate([flat_predictions, np.zeros((1, N_ACTIONS), np.float32)])
-    picked_ids = np.take_along_axis(cands.ids, np.maximum(columns, 0), axis=1)
+    flat = np.take_along_axis(position, column, axis=1)[shown]  # flat row of each shown slot
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        """Flat rows placed in the ``(n_sessions, k, ...)`` layout; empty slots stay zero."""
+        out = np.zeros((*shown.shape, *values.shape[1:]), values.dtype)
+        out[shown] = values[flat]
+        return out
+
     return Served(
         persons=persons,
-        post_ids=np.where(shown, picked_ids, 0).astype(np.uint32),
-        slots=np.where(shown, np.take_along_axis(cands.slots, np.maximum(columns, 0), axis=1), -1),
-        in_network=shown & np.take_along_axis(cands.in_network, np.maximum(columns, 0), axis=1),
-        features=padded.take(flat),
-        predictions=flat_predictions[flat],
+        post_ids=np.where(shown, np.take_along_axis(cands.ids, column, axis=1), 0).astype(
+            np.uint32
+        ),
+        slots=np.where(shown, np.take_along_axis(cands.slots, column, axis=1), -1),
+        in_network=shown & np.take_along_axis(cands.in_network, column, axis=1),
+        features=Features(spread(x.shared), spread(x.person_logit), spread(x.post_logit)),
+        predictions=spread(flat_predictions),
     )
 
 
