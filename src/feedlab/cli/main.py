@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from feedlab.cli.validate import validate_command
 from feedlab.core.errors import ConfigError, SimError
 from feedlab.experiments.config import (
     DEFAULT_SCENARIO,
@@ -349,6 +350,9 @@ def scenarios(
         out_console.print(table)
     except SimError as error:
         raise _fail(error) from None
+
+
+app.command(name="validate")(validate_command)
 
 
 def main() -> None:
