@@ -54,6 +54,8 @@ class AuditCell:
         step_ticks: ticks between two sessions of a puppet.
         follow: ``popular`` (the most followed accounts) or ``random`` accounts as the seed set.
         n_follow: accounts in the seed set.
+        scroll: posts a puppet scrolls through at the top of each feed; only these are
+            impressions and only these are measured (audits record the top recommendations).
     """
 
     seed: int
@@ -69,6 +71,7 @@ class AuditCell:
     step_ticks: int
     follow: str
     n_follow: int
+    scroll: int = 10
 
     @property
     def n_society(self) -> int:
@@ -155,7 +158,8 @@ def puppet_sessions(
         parts = []
         for p, persona in enumerate(cell.personas):
             block = slice(p * cell.puppets, (p + 1) * cell.puppets)
-            feed = served.slots[block]
+            feed = served.slots[block].copy()
+            feed[:, cell.scroll :] = -1  # below the scroll depth: never seen, not measured
             parts.append(scripted_responses(persona, step_index, posts, feed))
             values = feed_measures(
                 posts,

@@ -77,6 +77,7 @@ class AuditSpec(Params):
         puppets: fresh puppet accounts per persona and arm.
         follow: the puppets' seed set: the ``popular`` (most followed) or ``random`` accounts.
         n_follow: accounts in the seed set.
+        scroll: posts a puppet scrolls through (and that are measured) at the top of each feed.
         world: the society (``n_people`` excludes puppets).
         behaviour: how the society's people act.
         platform: platform settings.
@@ -96,6 +97,7 @@ class AuditSpec(Params):
     puppets: int = Field(20, ge=1, le=10_000)
     follow: Literal["popular", "random"] = "popular"
     n_follow: int = Field(100, ge=1, le=100_000)
+    scroll: int = Field(10, ge=1, le=1000)
     world: WorldParams = WorldParams(n_people=3000)
     behaviour: BehaviourParams = BehaviourParams()
     platform: PlatformParams = PlatformParams()
@@ -159,6 +161,7 @@ class AuditSpec(Params):
                 step_ticks=self.step_ticks,
                 follow=self.follow,
                 n_follow=self.n_follow,
+                scroll=self.scroll,
             )
             for i in range(self.seeds)
         ]
