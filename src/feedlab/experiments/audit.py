@@ -352,9 +352,9 @@ def run_audit(
             target = staging / "cells" / f"{cell.seed}.failed.parquet"
             with atomic_path(target) as tmp:
                 rows_to_frame(cell_rows).write_parquet(tmp)
+            kept = f"{i} finished seeds, {len(cell_rows)} rows of seed {cell.seed}"
             raise type(error)(
-                f"{error} Results measured so far are kept in {staging} ({i} finished seeds, "
-                f"{len(cell_rows)} rows of seed {cell.seed})."
+                f"{error} Results measured so far are kept in {staging} ({kept})."
             ) from None
         with atomic_path(staging / "cells" / f"{cell.seed}.parquet") as tmp:
             rows_to_frame(cell_rows).write_parquet(tmp)

@@ -560,8 +560,8 @@ class ExternalRanker:
             problem = str(error) if isinstance(error, ExternalRankerError) else repr(error)
             persons = context.candidates.persons
             shown = ", ".join(str(int(p)) for p in persons[:5]) + (", ..." if n > 5 else "")
+            where = f"tick {context.tick} ({n} sessions, persons {shown})"
             raise ExternalRankerError(
-                f"external ranker {self.source} at tick {context.tick} "
-                f"({n} sessions, persons {shown}): {problem}."
+                f"external ranker {self.source} at {where}: {problem}."
             ) from None
         return parse_response(payload, context, k, self.source)
