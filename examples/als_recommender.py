@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--days", type=int, default=1)
     args = parser.parse_args()
+    threadpool_limits(1)  # implicit's ALS is slower with a multi-threaded BLAS
     recommender = AlsRecommender(engagement_log(args.people, args.days))
     server = make_server(recommender, port=args.port)
     print(f"ALS recommender on http://127.0.0.1:{server.server_address[1]}/rank")
