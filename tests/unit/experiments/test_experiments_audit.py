@@ -225,3 +225,19 @@ def test_amplification_and_forgetting_follow_their_definitions() -> None:
         forgetting_steps(toward, neutral, switch_step=4) == 1.0
     )  # gap 0.4 halves to 0.2 one step after the switch
     assert np.isnan(forgetting_steps(np.full(8, 0.5), neutral, switch_step=4))
+
+
+def test_the_audit_command_prints_amplification(tmp_path: Path) -> None:
+    args = ["audit", "engagement", "--out", str(tmp_path / "run")]
+    for setting in (
+        "world.n_people=600", "warmup_days=0", "steps=3", "puppets=2", "n_follow=40",
+        "personas.2.switch_step=1",
+    ):  # fmt: skip
+        args += ["--set", setting]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "amplification of engagement over random" in result.output
+    assert (tmp_path / "run" / "amplification.csv").is_file()
+    bad = CliRunner().invoke(app, ["audit", "engagment"])
+    assert bad.exit_code == 2
+    assert "Did you mean 'engagement'?" in bad.output
