@@ -42,6 +42,9 @@ from feedlab.platform.rankers.base import RankContext
 PROTOCOL: Final = "feedlab.external-ranker/1"
 """Name and major version of the exchange; bumped when a field changes meaning or is removed."""
 
+MAX_RESPONSE_BYTES = 256 * 2**20
+"""Largest answer read from an HTTP recommender."""
+
 DEFAULT_MODULE = "feedlab.platform.external:NewestFirst"
 """The reference recommender used when neither ``module`` nor ``url`` is given."""
 
@@ -402,7 +405,7 @@ class HttpRecommender:
 
     Args:
         url: base URL of the service (``http://127.0.0.1:8000``).
-        timeout_seconds: connect and read timeout of one attempt.
+        timeout_seconds: time allowed for one attempt, from sending to the last byte.
         retries: further attempts after the first one fails in a retryable way.
         backoff_seconds: wait before the first retry; doubles at each retry.
         rate_limit: most requests per second (0: no limit).
@@ -437,6 +440,31 @@ class HttpRecommender:
                 time.sleep(gap)
         self._last_start = time.monotonic()
 
+    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
+        """One attempt: status, reason and body, within one overall deadline.
+
+        httpx's timeouts bound each connect and each read; the deadline also bounds a server
+        that trickles its answer, and :data:`MAX_RESPONSE_BYTES` bounds its size.
+        """
+        import httpx
+
+        deadline = time.monotonic() + self.timeout_seconds
+        chunks: list[bytes] = []
+        size = 0
+        with self._client.stream(
+            "POST", f"{self.url}/rank", content=body, headers=headers
+        ) as reply:
+            for chunk in reply.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise ExternalRankerError(
+                        f"the answer exceeds {MAX_RESPONSE_BYTES // 2**20} MiB"
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("deadline passed while reading the answer")
+            return reply.status_code, reply.reason_phrase, b"".join(chunks)
+
     def rank(self, request: dict[str, Any]) -> Any:
         """POST the request; return the decoded JSON body.
 
@@ -456,26 +484,24 @@ class HttpRecommender:
                 time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
             self._wait_for_rate_limit()
             try:
-                reply = self._client.post(f"{self.url}/rank", content=body, headers=headers)
+                status, reason, content = self._post(body, headers)
             except httpx.TimeoutException:
                 problem = f"no answer within the {self.timeout_seconds:g} s timeout"
                 continue
             except httpx.TransportError as error:
                 problem = f"could not connect ({type(error).__name__}: {error})"
                 continue
-            if reply.status_code == 429 or reply.status_code >= 500:
-                problem = f"HTTP {reply.status_code} {reply.reason_phrase}"
+            if status == 429 or status >= 500:
+                problem = f"HTTP {status} {reason}"
                 continue
-            if reply.status_code != 200:
-                raise ExternalRankerError(
-                    f"HTTP {reply.status_code} {reply.reason_phrase}: {reply.text[:200]!r}"
-                )
+            if status != 200:
+                text = content[:200].decode(errors="replace")
+                raise ExternalRankerError(f"HTTP {status} {reason}: {text!r}")
             try:
-                return reply.json()
+                return json.loads(content)
             except ValueError:
-                raise ExternalRankerError(
-                    f"the body is not valid JSON: {reply.text[:80]!r}"
-                ) from None
+                text = content[:80].decode(errors="replace")
+                raise ExternalRankerError(f"the body is not valid JSON: {text!r}") from None
         raise ExternalRankerError(f"{problem} (after {self.retries + 1} attempts)")
 
 
@@ -490,7 +516,7 @@ class ExternalParams(Params):
             empty); the factory is called with ``options``.
         options: keyword arguments of the factory.
         url: base URL of an HTTP recommender (``POST {url}/rank``).
-        timeout_seconds: timeout of one HTTP attempt.
+        timeout_seconds: time allowed for one HTTP attempt, from sending to the last byte.
         retries: further HTTP attempts after a timeout, connection error, 429 or 5xx.
         backoff_seconds: wait before the first retry, doubled at each further one.
         rate_limit: most HTTP requests per second (0: unlimited).

@@ -159,6 +159,15 @@ class _Handler(BaseHTTPRequestHandler):
         mode = type(self).mode
         if mode == "slow":
             time.sleep(1.0)
+        if mode == "trickle":  # headers at once, then one byte every 0.1 s
+            self.send_response(200)
+            self.send_header("content-length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.1)
+            return
         if mode == "500" or (mode == "flaky" and len(type(self).calls) < 3):
             self.send_response(500)
             self.end_headers()
@@ -198,6 +207,7 @@ def test_an_http_recommender_ranks_like_the_same_code_in_process(server, context
     ("mode", "calls", "problem"),
     [
         ("slow", 2, "no answer within the 0.2 s timeout (after 2 attempts)"),
+        ("trickle", 2, "no answer within the 0.2 s timeout (after 2 attempts)"),
         ("500", 3, "HTTP 500 Internal Server Error (after 3 attempts)"),
         ("malformed", 1, "the body is not valid JSON"),
         ("wrong-schema", 1, "'rankings' must be a list"),
@@ -206,7 +216,7 @@ def test_an_http_recommender_ranks_like_the_same_code_in_process(server, context
 def test_a_misbehaving_server_gives_a_clear_error(server, context, mode, calls, problem) -> None:
     url, handler = server
     handler.mode = mode
-    retries = 1 if mode == "slow" else 2
+    retries = 1 if mode in ("slow", "trickle") else 2
     ranker = ExternalRanker(url=url, timeout_seconds=0.2, retries=retries, backoff_seconds=0.01)
     with pytest.raises(ExternalRankerError) as caught:
         ranker.rank(context, 4, np.random.default_rng(0))
