@@ -40,7 +40,8 @@ from feedlab.behaviour.personas import PersonaParams
 from feedlab.core.errors import ConfigError, SimError, UnknownComponentError, did_you_mean
 from feedlab.core.params import Params
 from feedlab.engine.puppets import AuditCell, AuditRow, run_audit_cell
-from feedlab.experiments.config import ArmConfig, format_errors
+from feedlab.experiments.config import ArmConfig, ExperimentConfig, format_errors
+from feedlab.experiments.resources import check_memory
 from feedlab.io.atomic import atomic_path, atomic_write_text
 from feedlab.io.audit_report import write_audit_report
 from feedlab.io.catalog import RunRecord, register_run
@@ -165,6 +166,19 @@ class AuditSpec(Params):
             )
             for i in range(self.seeds)
         ]
+
+    def as_experiment(self) -> ExperimentConfig:
+        """The society with its puppets as a one-arm, one-seed experiment (for the memory check)."""
+        puppets = 2 * len(self.personas) * self.puppets
+        world = self.world.model_copy(update={"n_people": self.world.n_people + puppets})
+        return ExperimentConfig(
+            name=self.name,
+            seeds=1,
+            world=world,
+            behaviour=self.behaviour,
+            platform=self.platform,
+            arms=[ArmConfig(name="society", ranker="random")],
+        )
 
     def to_toml(self) -> str:
         """The fully resolved spec as TOML."""
@@ -331,6 +345,7 @@ def run_audit(
         out = runs_dir / f"{spec.name}-{created:%Y%m%d-%H%M%S}-{digest[:8]}"
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out must be a new or empty folder, got {str(out)!r}.")
+    check_memory(spec.as_experiment(), workers=1)
     staging = out.parent / f".{out.name}.partial"
     if staging.exists():
         shutil.rmtree(staging)

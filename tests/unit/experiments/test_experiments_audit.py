@@ -241,3 +241,15 @@ def test_the_audit_command_prints_amplification(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["audit", "engagment"])
     assert bad.exit_code == 2
     assert "Did you mean 'engagement'?" in bad.output
+
+
+def test_an_audit_too_big_for_memory_is_refused_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedlab.experiments import resources
+
+    monkeypatch.setattr(resources, "available_bytes", lambda: 2**30)  # a 1 GiB machine
+    spec = load_audit("engagement", ["world.n_people=2000000"])
+    with pytest.raises(ConfigError, match="must fit in memory"):
+        run_audit(spec, out=tmp_path / "run")
+    assert not any(tmp_path.iterdir())
