@@ -391,6 +391,7 @@ def run_audit(
         description=spec.description,
         config_toml=resolved,
         arms=(spec.audited.name, spec.control.name),
+        personas=tuple(p.name for p in spec.personas),
     )
     shutil.rmtree(staging / "cells")
     if out.exists():

@@ -107,6 +107,7 @@ def write_audit_report(
     description: str,
     config_toml: str,
     arms: tuple[str, ...],
+    personas: tuple[str, ...] = (),
 ) -> None:
     """Write the audit report to ``path``, atomically.
 
@@ -119,10 +120,11 @@ def write_audit_report(
         description: what the audit asks.
         config_toml: the resolved spec.
         arms: (audited, control) arm names, in the order drawn.
+        personas: persona names in the order of their sections (default: as in ``frame``).
     """
     sections = []
     index = 0
-    for persona in frame["persona"].unique(maintain_order=True).to_list():
+    for persona in personas or tuple(frame["persona"].unique(maintain_order=True).to_list()):
         figures = []
         for measure in PLOTTED:
             figures.append(_figure(frame, persona, measure, arms, index))
