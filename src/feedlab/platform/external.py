@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any, Final, Literal, Protocol
 
 import numpy as np
@@ -426,19 +427,26 @@ class HttpRecommender:
         self.rate_limit = rate_limit
         self._client: Any = None
         self._last_start = -np.inf
+        self.clock: Callable[[], float] = time.monotonic  # hooks, replaceable in tests
+        self.sleep: Callable[[float], None] = time.sleep
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_client"] = None  # a connection pool is not sent to worker processes
         state["_last_start"] = -np.inf
+        state["clock"], state["sleep"] = None, None  # restored by __setstate__
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.clock, self.sleep = time.monotonic, time.sleep
 
     def _wait_for_rate_limit(self) -> None:
         if self.rate_limit > 0:
-            gap = 1.0 / self.rate_limit - (time.monotonic() - self._last_start)
+            gap = 1.0 / self.rate_limit - (self.clock() - self._last_start)
             if gap > 0:
-                time.sleep(gap)
-        self._last_start = time.monotonic()
+                self.sleep(gap)
+        self._last_start = self.clock()
 
     def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
         """One attempt: status, reason and body, within one overall deadline.
@@ -448,7 +456,7 @@ class HttpRecommender:
         """
         import httpx
 
-        deadline = time.monotonic() + self.timeout_seconds
+        deadline = self.clock() + self.timeout_seconds
         chunks: list[bytes] = []
         size = 0
         with self._client.stream(
@@ -461,7 +469,7 @@ class HttpRecommender:
                         f"the answer exceeds {MAX_RESPONSE_BYTES // 2**20} MiB"
                     )
                 chunks.append(chunk)
-                if time.monotonic() > deadline:
+                if self.clock() > deadline:
                     raise httpx.ReadTimeout("deadline passed while reading the answer")
             return reply.status_code, reply.reason_phrase, b"".join(chunks)
 
@@ -481,7 +489,7 @@ class HttpRecommender:
         problem = ""
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+                self.sleep(self.backoff_seconds * 2 ** (attempt - 1))
             self._wait_for_rate_limit()
             try:
                 status, reason, content = self._post(body, headers)

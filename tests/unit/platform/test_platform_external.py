@@ -226,23 +226,58 @@ def test_a_misbehaving_server_gives_a_clear_error(server, context, mode, calls, 
     assert len(handler.calls) == calls
 
 
+class _FakeTime:
+    """A clock that moves only when slept on, recording each sleep."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 9))
+        self.now += seconds
+
+
+def _http(url: str, **params: Any) -> tuple[ExternalRanker, _FakeTime]:
+    ranker = ExternalRanker(url=url, **params)
+    fake = _FakeTime()
+    client = ranker.recommender()
+    client.clock, client.sleep = fake.clock, fake.sleep  # type: ignore[attr-defined]
+    return ranker, fake
+
+
 def test_retries_with_backoff_recover_from_passing_failures(server, context) -> None:
     url, handler = server
     handler.mode = "flaky"  # two 500s, then answers
-    ranker = ExternalRanker(url=url, retries=3, backoff_seconds=0.05)
+    ranker, fake = _http(url, retries=3, backoff_seconds=0.05)
     feeds = ranker.rank(context, 4, np.random.default_rng(0))
     assert (feeds[0] >= 0).all()
-    gaps = np.diff(handler.calls)
     assert len(handler.calls) == 3
-    assert gaps[1] > gaps[0]  # the wait doubles (0.05 s, then 0.1 s)
+    assert fake.sleeps == [0.05, 0.1]  # the wait doubles
 
 
 def test_the_rate_limit_spaces_requests(server, context) -> None:
     url, handler = server
-    ranker = ExternalRanker(url=url, rate_limit=10.0)
+    ranker, fake = _http(url, rate_limit=4.0)
     for _ in range(3):
         ranker.rank(context, 4, np.random.default_rng(0))
-    assert (np.diff(handler.calls) >= 0.09).all()
+        fake.now += 0.05  # the caller's own work between requests
+    assert len(handler.calls) == 3
+    assert fake.sleeps == [0.2, 0.2]  # 0.25 s between requests, 0.05 s of it already spent
+
+
+def test_an_http_ranker_pickles_without_its_connection(server, context) -> None:
+    url, _ = server
+    ranker = ExternalRanker(url=url)
+    ranker.rank(context, 4, np.random.default_rng(0))
+    clone = pickle.loads(pickle.dumps(ranker))
+    np.testing.assert_array_equal(
+        clone.rank(context, 4, np.random.default_rng(0)),
+        ranker.rank(context, 4, np.random.default_rng(0)),
+    )
 
 
 def test_the_response_model_documents_the_answer() -> None:
