@@ -39,6 +39,9 @@ PEOPLE_DRIFT = "people.drift"
 PLATFORM_RANK = "platform.rank"
 PLATFORM_CANDIDATES = "platform.candidates"
 METRICS_SAMPLE = "metrics.sample"
+AUDIT_PUPPETS = "audit.puppets"
+AUDIT_RANK = "audit.rank"
+GYM_RANK = "gym.rank"
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
