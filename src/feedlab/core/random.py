@@ -38,6 +38,9 @@ PEOPLE_DRIFT = "people.drift"
 PLATFORM_RANK = "platform.rank"
 PLATFORM_CANDIDATES = "platform.candidates"
 METRICS_SAMPLE = "metrics.sample"
+PEOPLE_SURVEY = "people.survey"
+PEOPLE_CONTROLS = "people.controls"
+PLATFORM_SURVEY = "platform.survey"
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
