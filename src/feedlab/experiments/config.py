@@ -124,7 +124,10 @@ class ExperimentConfig(Params):
         try:
             return RANKERS.create(arm.ranker, **arm.ranker_params)
         except ValidationError as error:
-            raise ConfigError(format_errors(error, prefix=f"arms[{index}].ranker_params")) from None
+            factory = RANKERS.factory(arm.ranker)
+            model = factory if isinstance(factory, type) and issubclass(factory, Params) else None
+            message = format_errors(error, prefix=f"arms[{index}].ranker_params", model=model)
+            raise ConfigError(message) from None
         except TypeError as error:
             raise ConfigError(
                 f"arms[{index}].ranker_params are not accepted by {arm.ranker}: {error}."

@@ -44,7 +44,7 @@ class Diversity(Params, FillsFeeds):
 
     Slots are filled one at a time with the candidate maximizing
     ``mmr_lambda * relevance - (1 - mmr_lambda) * max similarity to the posts already chosen``,
-    where relevance is the engagement score rescaled to [0, 1] within the session and
+    where relevance is the engagement score divided by the session's largest absolute score and
     similarity mixes topic overlap and viewpoint closeness of the observable slant (the text
     classifier's reading of a post's leaning). ``mmr_lambda = 1`` is engagement ranking.
 
@@ -92,12 +92,10 @@ class Diversity(Params, FillsFeeds):
 
 
 def _unit_range(scores: F64Array, valid: BoolArray) -> F64Array:
-    """Scores rescaled to [0, 1] within each row's valid cells (1 where a row is flat)."""
-    low = np.where(valid, scores, np.inf).min(axis=1, keepdims=True)
-    high = np.where(valid, scores, -np.inf).max(axis=1, keepdims=True)
-    span = high - low
+    """Scores divided by each row's largest absolute valid score, so they lie in [-1, 1]."""
+    scale = np.where(valid, np.abs(scores), 0.0).max(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        unit = np.where(span > 0, (scores - low) / span, 1.0)
+        unit = np.where(scale > 0, scores / scale, 0.0)
     return np.where(valid, unit, 0.0)
 
 
