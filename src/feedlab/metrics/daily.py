@@ -235,8 +235,5 @@ def close_day(
         "habit_mean": float(people.habit.astype(np.float64).mean()),
         "model_auc": auc(scores, labels),
         "leaning_inference_mae": mean_or_nan(leaning_error.astype(np.float64)),
-        **{
-            f"reach_{group}": tally.group_impressions.get(group, 0) / n
-            for group in CONTENT_GROUPS
-        },
+        **{f"reach_{group}": tally.group_impressions.get(group, 0) / n for group in CONTENT_GROUPS},
     }

@@ -172,3 +172,11 @@ def test_the_ranker_refits_every_refit_ticks_in_a_simulation(simulate) -> None:
     assert memory.written > 0
     scored = (memory.fitted_root != 0) & (memory.n_ratings >= 5)
     assert scored.any()
+
+
+def test_a_warm_start_converges_faster_to_the_same_scores() -> None:
+    data = two_camps()
+    cold = fit_bridging(*data)
+    warm = fit_bridging(*data, warm_start=cold)
+    assert warm.iterations < cold.iterations
+    np.testing.assert_allclose(warm.post_intercept, cold.post_intercept, atol=1e-3)

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from feedlab.core.arrays import FloatArray, I32Array, IntArray, U32Array
 from feedlab.core.params import Params
-from feedlab.platform.bridging import fit_bridging
+from feedlab.platform.bridging import BridgingFit, fit_bridging
 from feedlab.platform.observe import LOGGED_ACTIONS, UserControls
 from feedlab.platform.rankers.base import (
     Feedback,
@@ -56,6 +56,7 @@ class BridgingMemory:
         n_ratings: ratings of the cascade in the last fit, per root slot, ``(capacity,)``.
         person_intercept: each person's intercept in the last fit, ``(n_people,)``.
         mu: the global intercept of the last fit.
+        last: the last fit itself (the next fit starts from its factors).
     """
 
     persons: I32Array
@@ -70,6 +71,7 @@ class BridgingMemory:
     n_ratings: I32Array
     person_intercept: FloatArray
     mu: float
+    last: BridgingFit | None = None
 
 
 class Bridging(Params, FillsFeeds, Remembers):
@@ -94,7 +96,7 @@ class Bridging(Params, FillsFeeds, Remembers):
 
     factor_lambda: float = Field(0.03, gt=0, le=100)
     intercept_multiplier: float = Field(5.0, gt=0, le=1000)
-    refit_ticks: int = Field(6, ge=1, le=24 * 365)
+    refit_ticks: int = Field(24, ge=1, le=24 * 365)
     window_ratings: int = Field(200_000, ge=100, le=100_000_000)
     min_ratings: int = Field(5, ge=1)
     seen_keep: float = Field(0.25, ge=0, le=1)
@@ -189,7 +191,9 @@ class Bridging(Params, FillsFeeds, Remembers):
             memory.ratings[:filled],
             factor_lambda=self.factor_lambda,
             intercept_multiplier=self.intercept_multiplier,
+            warm_start=memory.last,
         )
+        memory.last = fit
         memory.fits += 1
         memory.mu = fit.mu
         memory.person_intercept[:] = 0.0

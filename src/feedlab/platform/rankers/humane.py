@@ -124,8 +124,8 @@ class Wellbeing(Params, FillsFeeds):
         risk_weight: how much more the penalty counts for people at high usage risk.
     """
 
-    hide_penalty: float = Field(40.0, ge=0)
-    outrage_penalty: float = Field(0.3, ge=0)
+    hide_penalty: float = Field(20.0, ge=0)
+    outrage_penalty: float = Field(2.0, ge=0)
     risk_weight: float = Field(1.0, ge=0)
 
     def score(self, context: RankContext) -> FloatArray:
