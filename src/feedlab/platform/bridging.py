@@ -103,7 +103,7 @@ def fit_bridging(
         max_iterations: most alternating sweeps.
         tolerance: stop when the loss falls by less than this between sweeps.
         warm_start: a previous fit; people it knows start from their fitted factor (as
-            Community Notes warm-starts its hourly refits), which saves most sweeps.
+            Community Notes warm-starts its refits), and so do their intercepts and ``mu``.
 
     Raises:
         ConfigError: a parameter is out of range.
@@ -141,6 +141,7 @@ def fit_bridging(
     person_pen = (lam_i * m / n_p, lam_f * m / n_p)
     post_pen = (lam_i * m / n_q, lam_f * m / n_q)
 
+    mu = 0.0
     b: F64Array = np.zeros(n_p)
     f: F64Array = (np.arange(1, n_p + 1) * _GOLDEN) % 1.0 - 0.5
     if warm_start is not None and warm_start.person_ids.size:
@@ -148,9 +149,10 @@ def fit_bridging(
         at = np.minimum(at, warm_start.person_ids.size - 1)
         known = warm_start.person_ids[at] == person_ids
         f[known] = warm_start.person_factor[at[known]]
+        b[known] = warm_start.person_intercept[at[known]]
+        mu = warm_start.mu
     c: F64Array = np.zeros(n_q)
     g: F64Array = np.zeros(n_q)
-    mu = 0.0
     prev = math.inf
     loss = math.inf
     iterations = 0
