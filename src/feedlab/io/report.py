@@ -296,13 +296,7 @@ def _figure_html(
         yaxis_title=metric,
         legend={"orientation": "h", "y": -0.2},
     )
-    plot = figure.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"figure-{index}",
-        config=_PLOT_CONFIG,
-        default_height=_FIGURE_HEIGHT,
-    )
+    plot = _plot(figure, f"figure-{index}", _FIGURE_HEIGHT)
     caption = f"<figcaption>{html.escape(doc)}</figcaption>" if doc else ""
     side = _difference_html(comparison, metric, arms, colours, baseline, index)
     body = f"<div class='pair'>\n{plot}\n{side}\n</div>" if side else plot
@@ -331,8 +325,6 @@ def _difference_html(
             continue
         clear = bool(row["distinguishable"])
         colour = colours[arm] if clear else _NOT_DISTINGUISHABLE
-        low, high = row["diff_ci_low"], row["diff_ci_high"]
-        has_ci = not (math.isnan(low) or math.isnan(high))
         figure.add_trace(
             go.Scatter(
                 x=[row["diff"]],
@@ -345,14 +337,7 @@ def _difference_html(
                     "size": 10,
                     "symbol": "circle" if clear else "circle-open",
                 },
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [high - row["diff"] if has_ci else 0.0],
-                    "arrayminus": [row["diff"] - low if has_ci else 0.0],
-                    "color": colour,
-                    "visible": has_ci,
-                },
+                error_x=_bar(row, baseline, colour),
             )
         )
     figure.add_vline(x=0.0, line={"color": "#57606a", "width": 1, "dash": "dot"})
@@ -362,13 +347,7 @@ def _difference_html(
         xaxis_title=f"difference to {baseline}",
         yaxis={"autorange": "reversed", "automargin": True},
     )
-    return figure.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"compare-{index}",
-        config=_PLOT_CONFIG,
-        default_height=_FIGURE_HEIGHT,
-    )
+    return _plot(figure, f"compare-{index}", _FIGURE_HEIGHT)
 
 
 def _trade_off_html(
@@ -416,13 +395,7 @@ def _trade_off_html(
         margin={"l": 50, "r": 10, "t": 10, "b": 40},
         legend={"orientation": "h", "y": -0.25},
     )
-    plot = figure.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id="trade-off",
-        config=_PLOT_CONFIG,
-        default_height="420px",
-    )
+    plot = _plot(figure, "trade-off", "420px")
     return (
         "<h2>Trade-offs</h2>\n<p class='note'>One point per arm: its mean over seeds. Bars: the "
         "95% confidence interval of its paired difference to the baseline, around the point. "
@@ -512,13 +485,7 @@ def _amplification_html(
         yaxis={"title": "amplification", "tickformat": "+.0%"},
         legend={"orientation": "h", "y": -0.2},
     )
-    plot = figure.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id="amplification",
-        config=_PLOT_CONFIG,
-        default_height="400px",
-    )
+    plot = _plot(figure, "amplification", "400px")
     against = html.escape(reference) if reference else "the reference arm"
     header = (
         "<tr><th class='name'>group</th><th class='name'>arm</th><th>reach</th>"
@@ -530,6 +497,19 @@ def _amplification_html(
         "minus 1 (Huszár et al. 2022): 0 is no amplification, +100% doubles the reach. Paired by "
         "seed, with Student-t 95% intervals.</p>\n"
         f"<div class='chart'>\n{plot}\n</div>\n<table>\n{header}\n" + "\n".join(rows) + "\n</table>"
+    )
+
+
+def _plot(figure: go.Figure, div_id: str, height: str) -> str:
+    """A figure as an HTML fragment with a fixed id (plotly.js is inlined once per page)."""
+    return str(
+        figure.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config=_PLOT_CONFIG,
+            default_height=height,
+        )
     )
 
 
