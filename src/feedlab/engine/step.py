@@ -178,11 +178,9 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     ingest_posts(state.platform, view, reshare_ids)
     # 6b. rankers that remember learn too (bridging's log window, stated preference's survey)
     if isinstance(setup.ranker, Remembers):
-        survey = None
-        if setup.ranker.survey_share() > 0:
-            rows, cols = choose_respondents(
-                responses.seen, setup.ranker.survey_share(), streams.rng(PLATFORM_SURVEY, t)
-            )
+        survey, share = None, setup.ranker.survey_share()
+        if share > 0:
+            rows, cols = choose_respondents(responses.seen, share, streams.rng(PLATFORM_SURVEY, t))
             worth = answer_worth(
                 people, posts, persons[rows], cols, served.slots[rows, cols], b.survey, streams, t
             )
