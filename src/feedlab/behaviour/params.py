@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from feedlab.behaviour.choice import ChoiceParams
+from feedlab.behaviour.controls import ControlParams
 from feedlab.behaviour.creation import CreationParams
 from feedlab.behaviour.drift import DriftParams
 from feedlab.behaviour.sessions import SessionParams
+from feedlab.behaviour.survey import SurveyParams
 from feedlab.core.params import Params
 
 
@@ -17,9 +19,13 @@ class BehaviourParams(Params):
         choice: how they answer impressions.
         creation: what they post.
         drift: how they change.
+        survey: how they answer the platform's "worth your time?" survey.
+        controls: how they set feed controls when a platform offers them.
     """
 
     sessions: SessionParams = SessionParams()
     choice: ChoiceParams = ChoiceParams()
     creation: CreationParams = CreationParams()
     drift: DriftParams = DriftParams()
+    survey: SurveyParams = SurveyParams()
+    controls: ControlParams = ControlParams()

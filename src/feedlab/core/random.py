@@ -42,6 +42,9 @@ METRICS_SAMPLE = "metrics.sample"
 AUDIT_PUPPETS = "audit.puppets"
 AUDIT_RANK = "audit.rank"
 GYM_RANK = "gym.rank"
+PEOPLE_SURVEY = "people.survey"
+PEOPLE_CONTROLS = "people.controls"
+PLATFORM_SURVEY = "platform.survey"
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
