@@ -199,7 +199,7 @@ class Tracer:
                 )
             )
             seen = responses.seen[row]
-            engaged = actions[:, :4].any(axis=1)
+            engaged = np.asarray(actions[:, :4].any(axis=1), bool)
             self._minutes[person] += float(responses.dwell_seconds[row].sum()) / 60.0
             self._impressions[person] += int(seen.sum())
             self._scored[person].extend(
