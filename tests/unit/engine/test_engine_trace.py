@@ -71,7 +71,7 @@ def same_rows(a, b) -> bool:
 
 
 def test_tracer_records_feeds_days_and_histogram(traced):
-    stepper, tracer = traced
+    _, tracer = traced
     assert len(tracer.leaning_histogram) == 3  # warm-up day + 2 recorded days
     assert all(sum(h) == 400 for h in tracer.leaning_histogram)
     assert all(len(h) == LEANING_BINS for h in tracer.leaning_histogram)
