@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import polars as pl
 from fastapi import FastAPI, HTTPException, Request
@@ -23,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import StreamingResponse
 
 from feedlab import __version__
+from feedlab.core.errors import SimError
 from feedlab.engine.explain import explain_feed
 from feedlab.engine.trace import RESPONSE_ACTIONS, FeedTrace, PersonDay, action_names
 from feedlab.experiments.config import load_config, scenario_names
@@ -511,7 +513,12 @@ def _side(run: LiveRun, arm: str, person: int, day: int | None) -> dict[str, Any
 def _catalog(runs_dir: Path) -> list[dict[str, Any]]:
     if not runs_dir.is_dir():
         return []
-    frame = list_runs(runs_dir)
+    try:
+        frame = list_runs(runs_dir)
+    except (duckdb.Error, SimError) as error:
+        raise HTTPException(
+            503, f"the catalog of the runs folder could not be read: {error}"
+        ) from None
     rows = frame.to_dicts()
     for row in rows:
         row["created_at"] = str(row["created_at"])
