@@ -27,7 +27,7 @@ from feedlab import __version__
 from feedlab.core.errors import SimError
 from feedlab.engine.explain import explain_feed
 from feedlab.engine.trace import RESPONSE_ACTIONS, FeedTrace, PersonDay, action_names
-from feedlab.experiments.config import load_config, scenario_names
+from feedlab.experiments.config import DEFAULT_SCENARIO, load_config, scenario_names
 from feedlab.io.catalog import list_runs
 from feedlab.metrics.catalog import METRICS
 from feedlab.web.forms import (
@@ -93,6 +93,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["version"] = __version__
+    templates.env.globals["default_scenario"] = DEFAULT_SCENARIO
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, context, status_code=status)

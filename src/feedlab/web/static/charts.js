@@ -11,7 +11,7 @@ function lineChart(el, series, opts = {}) {
   const plot = new uPlot({
     width, height: opts.height || 200,
     scales: { x: { time: false }, y: opts.y || {} },
-    axes: [{ label: opts.xlabel || "day" }, { size: 56 }],
+    axes: [{ label: opts.xlabel || "day", incrs: [1, 2, 5, 10, 20, 50, 100] }, { size: 56 }],
     legend: { show: opts.legend !== false },
     series: [{ label: opts.xlabel || "day" }, ...series.map(s => ({
       label: s.label, stroke: s.color, width: 2, dash: s.dash, spanGaps: true,
@@ -36,12 +36,17 @@ function drawHeat(canvas, columns) {
   ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
   if (!columns.length) return;
   const bins = columns[0].length;
+  let peak = 1e-9;  // the largest share of any bin on any day sets the darkest colour
+  columns.forEach(counts => {
+    const total = counts.reduce((a, b) => a + b, 0) || 1;
+    counts.forEach(c => { peak = Math.max(peak, c / total); });
+  });
   const cw = w / Math.max(columns.length, 1), bh = h / bins;
   columns.forEach((counts, d) => {
     const total = counts.reduce((a, b) => a + b, 0) || 1;
     counts.forEach((c, b) => {
       const share = c / total;
-      const t = Math.min(1, share * 6);
+      const t = Math.min(1, share / peak);
       const r = Math.round(255 - 200 * t), g = Math.round(255 - 160 * t), bl = Math.round(255 - 60 * t);
       ctx.fillStyle = `rgb(${r},${g},${bl})`;
       ctx.fillRect(d * cw, h - (b + 1) * bh, Math.ceil(cw), Math.ceil(bh));
@@ -50,7 +55,8 @@ function drawHeat(canvas, columns) {
   ctx.strokeStyle = "#999"; ctx.setLineDash([4, 4]);
   ctx.beginPath(); ctx.moveTo(0, h / 2); ctx.lineTo(w, h / 2); ctx.stroke(); ctx.setLineDash([]);
   ctx.fillStyle = "#555"; ctx.font = "11px sans-serif";
-  ctx.fillText("+1 right", 4, 12); ctx.fillText("−1 left", 4, h - 4);
+  ctx.fillStyle = "rgba(255,255,255,.8)"; ctx.fillRect(2, 2, 56, 14); ctx.fillRect(2, h - 16, 50, 14);
+  ctx.fillStyle = "#333"; ctx.fillText("+1 right", 5, 13); ctx.fillText("−1 left", 5, h - 5);
 }
 
 function jsonData(id) { return JSON.parse(document.getElementById(id).textContent); }

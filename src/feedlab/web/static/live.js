@@ -24,7 +24,7 @@
     const el = document.getElementById(spec.el);
     const series = spec.metrics.length === 1 ? perArm()
       : [...perArm(" feed"), ...perArm(" posted", [6, 4])];
-    charts[key] = { spec, chart: lineChart(el, series) };
+    charts[key] = { spec, chart: lineChart(el, series, { legend: false }) };
     if (hiddenMetric && spec.metrics.includes(hiddenMetric)) el.parentElement.classList.add("hidden-guess");
   }
   const heat = {};
