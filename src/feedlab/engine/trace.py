@@ -14,7 +14,7 @@ tracer is attached the step does one ``is None`` check per tick.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from feedlab.world.people import People
     from feedlab.world.posts import Posts
     from feedlab.world.world import World
+
+FactSource = Callable[[int, int, "Served"], Any]
+"""(tick, session row, served feeds) -> a fact kept in ``FeedFacts.extra``."""
 
 LEANING_BINS = 20
 """Bins of the leaning histogram over [-1, 1]."""
@@ -99,12 +102,17 @@ class Tracer:
         feeds: per tracked person, every session served to them, in tick order.
         days: per tracked person, one :class:`PersonDay` per simulated day.
         leaning_histogram: per simulated day, everyone's leaning in :data:`LEANING_BINS` bins.
+        fact_sources: extra facts to keep with each traced feed, by name (an ads stage may keep
+            what each slot's advertiser paid); each is called as ``fn(tick, row, served)`` with
+            the session's row in ``served`` and its result lands in ``FeedFacts.extra[name]``,
+            where explanation line sources read it.
     """
 
     persons: np.ndarray
     feeds: dict[int, list[FeedTrace]] = field(default_factory=dict)
     days: dict[int, list[PersonDay]] = field(default_factory=dict)
     leaning_histogram: list[list[int]] = field(default_factory=list)
+    fact_sources: dict[str, FactSource] = field(default_factory=dict)
     _minutes: dict[int, float] = field(default_factory=dict)
     _scored: dict[int, list[tuple[float, bool]]] = field(default_factory=dict)
     _impressions: dict[int, int] = field(default_factory=dict)
@@ -182,7 +190,7 @@ class Tracer:
                 authors=np.where(shown, view.author[safe], -1).astype(np.int64),
                 created=np.where(shown, view.created[safe], -1).astype(np.int64),
                 popularity=np.where(shown, popularity, 0.0).astype(np.float32),
-                extra={},
+                extra={name: fn(tick, row, served) for name, fn in self.fact_sources.items()},
             )
             actions = np.stack([responses.action(a)[row] for a in RESPONSE_ACTIONS], axis=1)
             self.feeds[person].append(

@@ -64,13 +64,19 @@ class Broadcaster:
             self._history.append(data)
         self._wake()
 
-    def set_state(self, payload: dict[str, Any]) -> None:
-        """Replace the current state (not kept in the history) and wake every watcher."""
+    def set_state(self, payload: dict[str, Any], *, announce: bool = True) -> None:
+        """Replace the current state (not kept in the history).
+
+        With ``announce`` every watcher is woken to send it; without, only watchers that join
+        later send it (for a state already carried by the event just published).
+        """
         data = _sse("state", payload)
         with self._lock:
             self._state = data
-            self._state_version += 1
-        self._wake()
+            if announce:
+                self._state_version += 1
+        if announce:
+            self._wake()
 
     def close(self) -> None:
         """No more events: watchers end after sending what they have not sent yet."""
@@ -118,8 +124,8 @@ class Broadcaster:
                 with self._lock:
                     fresh = self._history[cursor:]
                     state, state_version, closed = self._state, self._state_version, self._closed
-                for data in fresh:
-                    yield data
+                if fresh:  # one write for everything new: fewer sends when a watcher lags
+                    yield b"".join(fresh)
                 cursor += len(fresh)
                 if state_version != version and state:
                     version = state_version
@@ -315,8 +321,10 @@ class LiveRun:
         }
         event = {"day": self.day, "metrics": metrics, "histogram": histograms}
         self.days.append(event)
-        self.broadcaster.publish("day", event)
-        self._publish_state()
+        # the day event carries the run's state too, so watchers need no second message
+        state = self.summary()
+        self.broadcaster.set_state(state, announce=False)
+        self.broadcaster.publish("day", {**event, "state": state})
 
     def summary(self) -> dict[str, Any]:
         """Where the run is: status, day, tick, progress, arms, tracked people."""

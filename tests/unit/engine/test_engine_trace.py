@@ -161,3 +161,14 @@ def test_author_diversity_penalty_appears_for_a_repeated_author():
     raw = float(predictions[0] @ ranker.weights())
     assert scores[1] == pytest.approx(raw * (0.75 * 0.5 + 0.25), rel=1e-5)
     assert scores[2] == pytest.approx(raw * 0.75, rel=1e-5)
+
+
+def test_fact_sources_are_kept_with_each_traced_feed(cells):
+    tracer = Tracer.of([0, 100, 200, 300])
+    tracer.fact_sources["shown"] = lambda tick, row, served: int((served.slots[row] >= 0).sum())
+    stepper = CellStepper(cells[0], tracer=tracer)
+    stepper.advance_day()
+    feeds = [f for fs in tracer.feeds.values() for f in fs]
+    assert feeds
+    for feed in feeds:
+        assert feed.facts.extra["shown"] == int(feed.facts.shown.sum())

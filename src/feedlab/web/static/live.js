@@ -73,7 +73,7 @@
     box.hidden = false;
   }
   const source = new EventSource(`/api/live/${run.run_id}/events`);
-  source.addEventListener("day", e => onDay(JSON.parse(e.data)));
+  source.addEventListener("day", e => { const ev = JSON.parse(e.data); onDay(ev); if (ev.state) onState(ev.state); });
   source.addEventListener("state", e => onState(JSON.parse(e.data)));
   document.querySelectorAll(".controls button").forEach(b => b.addEventListener("click", async () => {
     const unit = b.dataset.unit ? `?unit=${b.dataset.unit}` : "";
