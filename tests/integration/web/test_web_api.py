@@ -115,6 +115,7 @@ def test_pages_render(client: TestClient, finished: dict, run_id: str) -> None:
         "/",
         f"/live/{rid}",
         f"/live/{rid}/person/{person}?arm={b}",
+        f"/live/{rid}/person/{person}/feed?arm={a}",
         f"/live/{rid}/compare/{person}?a={a}&b={b}",
         "/runs",
         f"/runs/{run_id}",
@@ -340,6 +341,8 @@ def test_past_runs_come_from_the_catalog(client: TestClient, run_id: str) -> Non
     assert compare["rows"] and compare["rows"][0]["a"] == compare["rows"][0]["b"]
     response = client.get("/api/runs/nope")
     assert response.status_code == 404 and "no run 'nope'" in response.json()["detail"]
+    response = client.get(f"/api/runs/compare?a={run_id}&b=nope")
+    assert response.status_code == 404 and "no run 'nope'" in response.json()["detail"]
     response = client.get(f"/runs/{run_id}/files/secrets.txt")
     assert response.status_code == 404 and "file must be one of" in response.text
 
@@ -348,3 +351,27 @@ def test_an_empty_runs_folder_lists_nothing(tmp_path) -> None:
     with TestClient(create_app(tmp_path / "absent")) as c:
         assert c.get("/api/runs").json() == []
         assert c.get("/runs").status_code == 200
+
+
+def test_the_serve_command_prints_the_token_off_loopback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from feedlab.cli.main import app as cli
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    env = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    result = CliRunner().invoke(
+        cli, ["serve", "--host", "0.0.0.0", "--port", "9001", "--runs-dir", str(tmp_path)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "?token=" in result.output and "Authorization: Bearer" in result.output
+    assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 9001
+    result = CliRunner().invoke(cli, ["serve", "--runs-dir", str(tmp_path)], env=env)
+    assert result.exit_code == 0 and "loopback only" in result.output
+    assert calls[-1]["host"] == "127.0.0.1"
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"], env=env)
+    assert result.exit_code == 2
