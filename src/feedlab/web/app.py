@@ -40,7 +40,13 @@ from feedlab.web.forms import (
     parse_launch,
 )
 from feedlab.web.live import LiveRun, LiveRuns, clean
-from feedlab.web.security import BodyLimitMiddleware, PathRefused, TokenMiddleware, confined
+from feedlab.web.security import (
+    BodyLimitMiddleware,
+    PathRefused,
+    SameOriginMiddleware,
+    TokenMiddleware,
+    confined,
+)
 
 HERE = Path(__file__).parent
 RUN_FILES = {
@@ -66,7 +72,11 @@ CHART_METRICS = (
 
 
 def create_app(
-    runs_dir: Path = Path("runs"), *, token: str | None = None, limits: Limits | None = None
+    runs_dir: Path = Path("runs"),
+    *,
+    token: str | None = None,
+    limits: Limits | None = None,
+    allowed_hosts: tuple[str, ...] | None = None,
 ) -> FastAPI:
     """The dashboard app.
 
@@ -74,6 +84,9 @@ def create_app(
         runs_dir: the runs folder (catalog and run folders); nothing outside it is served.
         token: if given, every request must carry it (set when binding beyond loopback).
         limits: bounds on what requests may ask for.
+        allowed_hosts: host names the ``Host`` header may carry (``feedlab serve`` on loopback
+            passes the loopback names); None for any. Cross-site state changes are refused
+            either way.
     """
     limits = limits or Limits()
     live = LiveRuns(limits.max_active, limits.max_kept)
@@ -88,6 +101,7 @@ def create_app(
     app.state.live = live
     app.state.limits = limits
     app.add_middleware(BodyLimitMiddleware, limit=limits.max_body_bytes)
+    app.add_middleware(SameOriginMiddleware, allowed_hosts=allowed_hosts)
     if token is not None:
         app.add_middleware(TokenMiddleware, token=token)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

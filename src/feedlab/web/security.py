@@ -5,6 +5,9 @@
   ``token`` query parameter, or the cookie set when a page was opened with that parameter).
 - :class:`BodyLimitMiddleware`: bodies over the limit end in 413, whether or not they declare
   their length.
+- :class:`SameOriginMiddleware`: on loopback, requests must name this machine in their
+  ``Host`` header (no DNS rebinding) and state-changing requests from a browser must come from
+  the dashboard's own pages (``Origin``), so another web site cannot drive it.
 - :func:`confined`: a path inside the runs folder, resolved (symlinks followed) and checked to
   stay inside it, or an error.
 """
@@ -16,7 +19,7 @@ import json
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -184,3 +187,57 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if not started:
                 await _send_json(send, 413, message)
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+"""Host names a loopback-bound dashboard answers to."""
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _host_name(value: str) -> str:
+    """The host of a ``Host`` header value or URL authority, without port or brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class SameOriginMiddleware:
+    """Refuse (403) requests for another host, and cross-site requests that change state.
+
+    Args:
+        app: the wrapped app.
+        allowed_hosts: names the ``Host`` header may carry (any port), or None for any.
+    """
+
+    def __init__(
+        self, app: ASGIApp, allowed_hosts: tuple[str, ...] | None = LOOPBACK_NAMES
+    ) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on if its host is allowed and any browser origin is this server."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        if self.allowed_hosts is not None and _host_name(host) not in self.allowed_hosts:
+            await _send_json(
+                send, 403, f"host must be one of {', '.join(self.allowed_hosts)}, got {host!r}."
+            )
+            return
+        origin = headers.get("origin")
+        cross_site = origin is not None and (
+            origin == "null" or urlsplit(origin).netloc.lower() != host.lower()
+        )
+        if cross_site and scope["method"] not in SAFE_METHODS:
+            await _send_json(
+                send,
+                403,
+                f"requests that change state must come from this dashboard's pages, got origin {origin!r}.",
+            )
+            return
+        await self.app(scope, receive, send)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from feedlab.core.errors import ConfigError
 from feedlab.web.app import create_app
-from feedlab.web.security import is_loopback, new_token
+from feedlab.web.security import LOOPBACK_NAMES, is_loopback, new_token
 
 
 def serve(
@@ -28,8 +28,10 @@ def serve(
         raise ConfigError(f"--port must be an integer in [1, 65535], got {port!r}.")
     import uvicorn  # imported here: the rest of feedlab does not need a web server
 
-    token = None if is_loopback(host) else new_token()
-    app = create_app(runs_dir, token=token)
+    loopback = is_loopback(host)
+    token = None if loopback else new_token()
+    hosts = (*LOOPBACK_NAMES, host.strip("[]").lower()) if loopback else None
+    app = create_app(runs_dir, token=token, allowed_hosts=hosts)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     if token is None:

@@ -153,8 +153,9 @@ def test_serve_binds_loopback_without_token_and_elsewhere_with_one(
     serve_module.serve(runs_dir=tmp_path, say=said.append)
     app, kw = calls[-1]
     assert kw["host"] == "127.0.0.1" and kw["port"] == 8765
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
         assert client.get("/api/health").status_code == 200
+        assert client.get("/api/health", headers={"host": "evil.example"}).status_code == 403
     said.clear()
     serve_module.serve(host="0.0.0.0", port=9000, runs_dir=tmp_path, say=said.append)
     app, kw = calls[-1]
@@ -170,3 +171,28 @@ def test_serve_binds_loopback_without_token_and_elsewhere_with_one(
     said.clear()
     serve_module.serve(host="0.0.0.0", port=9000, runs_dir=tmp_path, say=said.append)
     assert said[0].split("?token=")[1].strip() != token  # a fresh token at every start
+
+
+def test_other_hosts_and_cross_site_writes_are_refused(runs_dir: Path) -> None:
+    app = create_app(runs_dir, allowed_hosts=("127.0.0.1", "localhost", "::1"))
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/health", headers={"host": "localhost:8765"}).status_code == 200
+        assert client.get("/api/health", headers={"host": "[::1]:8765"}).status_code == 200
+        rebound = client.get("/api/health", headers={"host": "evil.example:8765"})
+        assert rebound.status_code == 403 and "host must be one of" in rebound.json()["detail"]
+        for origin in ("http://evil.example", "null", "http://127.0.0.1:9999"):
+            response = client.post("/api/live", json={"n_people": 300}, headers={"origin": origin})
+            assert response.status_code == 403, origin
+            assert "must come from this dashboard" in response.json()["detail"]
+            response = client.post("/launch", data={"n_people": "300"}, headers={"origin": origin})
+            assert response.status_code == 403, origin
+        same = client.post(
+            "/api/live", json={"n_people": 10}, headers={"origin": "http://127.0.0.1:8765"}
+        )
+        assert same.status_code == 422  # reached the app (and refused n_people there)
+        # reading from another origin is harmless without CORS headers, so GETs pass
+        assert (
+            client.get("/api/health", headers={"origin": "http://evil.example"}).status_code == 200
+        )
+        assert "access-control-allow-origin" not in client.get("/api/health").headers
