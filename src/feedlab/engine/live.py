@@ -20,18 +20,33 @@ class CellStepper:
 
     Attributes:
         cell: what is simulated.
-        state: the simulation state (read it, do not change it).
         day: the last closed day, numbered like the rows (warm-up days are ``<= 0``).
+        tick: ticks simulated so far.
         rows: every recorded row so far.
+        ticks_per_day: ticks in one simulated day.
+        total_ticks: ticks the cell simulates in all.
     """
 
     def __init__(self, cell: Cell, tracer: Tracer | None = None) -> None:
         self.cell = cell
         self.setup = replace(setup_for(cell), trace=tracer)
-        self.state: SimState = start(self.setup)
+        self._state: SimState | None = start(self.setup)
         self.day = -cell.warmup_days
+        self.tick = 0
         self.rows: list[MetricRow] = []
-        self.total_ticks = cell.total_days * self.state.world.clock.ticks_per_day
+        self.ticks_per_day = self._state.world.clock.ticks_per_day
+        self.total_ticks = cell.total_days * self.ticks_per_day
+
+    @property
+    def state(self) -> SimState:
+        """The simulation state (read it, do not change it).
+
+        Raises:
+            RuntimeError: after :meth:`release`.
+        """
+        if self._state is None:
+            raise RuntimeError(f"cell {self.cell.name!r} has released its state.")
+        return self._state
 
     @property
     def tracer(self) -> Tracer | None:
@@ -40,13 +55,12 @@ class CellStepper:
 
     @property
     def done(self) -> bool:
-        """Whether every day has been simulated."""
-        return self.state.tick >= self.total_ticks
+        """Whether every day has been simulated (or the state was released)."""
+        return self._state is None or self.tick >= self.total_ticks
 
-    @property
-    def ticks_per_day(self) -> int:
-        """Ticks in one simulated day."""
-        return self.state.world.clock.ticks_per_day
+    def release(self) -> None:
+        """Drop the world and the platform, keeping rows, the tracer and the ranker."""
+        self._state = None
 
     def advance(self) -> list[MetricRow] | None:
         """Simulate one tick; return the closed day's rows at midnight (empty during warm-up).
@@ -57,6 +71,7 @@ class CellStepper:
         if self.done:
             raise RuntimeError(f"cell {self.cell.name!r} is already done.")
         values = step(self.state, self.setup)
+        self.tick = self.state.tick
         if values is None:
             return None
         self.day += 1

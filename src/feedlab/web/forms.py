@@ -171,7 +171,7 @@ def build_config(form: LaunchForm, limits: Limits) -> tuple[ExperimentConfig, li
     raw["world"]["n_people"] = form.n_people
     try:
         config = validate_config(raw)
-        check_memory(config, 1)
+        check_memory(config, len(config.arms))  # every arm is in memory at once
     except ConfigError as error:
         raise FormError("config", str(error)) from None
     if form.guess is not None:

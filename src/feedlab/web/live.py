@@ -254,7 +254,7 @@ class LiveRun:
                 if unit == "tick":
                     self._step_ticks = 1
                 else:
-                    tick = self.steppers[0].state.tick
+                    tick = self.steppers[0].tick
                     self._step_ticks = self.ticks_per_day - tick % self.ticks_per_day
             self._control.notify_all()
 
@@ -292,7 +292,7 @@ class LiveRun:
                     self.status = "stopped"
                     break
                 closed: list[list[MetricRow] | None] = [s.advance() for s in self.steppers]
-                self.tick = self.steppers[0].state.tick
+                self.tick = self.steppers[0].tick
                 if closed[0] is not None:
                     self._close_day([rows or [] for rows in closed])
             else:
@@ -300,6 +300,8 @@ class LiveRun:
         except Exception as error:  # the run fails alone; the server keeps serving
             self.status = "failed"
             self.error = f"{type(error).__name__}: {error}"
+        for stepper in self.steppers:  # the pages need the traces, not the world
+            stepper.release()
         self.finished_wall = time.perf_counter() - self.started
         self._publish_state()
         self.broadcaster.close()

@@ -172,3 +172,18 @@ def test_fact_sources_are_kept_with_each_traced_feed(cells):
     assert feeds
     for feed in feeds:
         assert feed.facts.extra["shown"] == int(feed.facts.shown.sum())
+
+
+def test_a_released_stepper_keeps_rows_and_traces_but_not_the_world(cells):
+    tracer = Tracer.of([1, 2, 3])
+    stepper = CellStepper(cells[1], tracer=tracer)
+    rows = stepper.advance_day()
+    assert stepper.tick == stepper.ticks_per_day and not stepper.done
+    stepper.release()
+    assert stepper.done
+    assert stepper.tracer is tracer and len(tracer.leaning_histogram) == 1
+    assert rows == [] and stepper.day == 0  # the warm-up day closed, nothing recorded
+    with pytest.raises(RuntimeError, match="already done"):
+        stepper.advance()
+    with pytest.raises(RuntimeError, match="released its state"):
+        _ = stepper.state
