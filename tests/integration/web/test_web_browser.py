@@ -159,3 +159,23 @@ def test_launch_watch_person_explain_compare(server: str, page) -> None:
     page.wait_for_selector("[data-testid=past-runs]")
     shot(page, "06-past-runs")
     assert not errors, errors
+
+
+def test_predict_then_run_hides_the_metric_until_the_reveal(server: str, page) -> None:
+    page.goto(server + "/")
+    page.fill("input[name=n_people]", "300")
+    page.fill("input[name=days]", "2")
+    page.fill("input[name=warmup_days]", "0")
+    page.check("#predict")
+    page.select_option("select[name=guess_metric]", "time_spent_min")
+    page.select_option("#guess-arm", "chronological")
+    page.fill("input[name=guess_value]", "12.5")
+    page.click("[data-testid=start]")
+    page.wait_for_url("**/live/*")
+    assert page.locator("[data-testid=chart-time].hidden-guess").count() == 1
+    page.wait_for_selector("body[data-status=finished]", timeout=180_000)
+    page.wait_for_selector("[data-testid=reveal]:not([hidden])")
+    text = page.inner_text("[data-testid=reveal]")
+    assert "You guessed chronological" in text and "12.5" in text
+    assert page.locator(".hidden-guess").count() == 0
+    shot(page, "07-reveal")
