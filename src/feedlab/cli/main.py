@@ -445,6 +445,27 @@ def audit(
 app.command(name="validate")(validate_command)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; anything but loopback needs a token.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = 8765,
+    runs_dir: Annotated[
+        Path, typer.Option("--runs-dir", help="Folder holding run folders and catalog.duckdb.")
+    ] = Path("runs"),
+) -> None:
+    """Start the control room: a web dashboard to launch, watch and explain runs."""
+    from feedlab.web.serve import serve as serve_dashboard  # the web stack loads only here
+
+    try:
+        serve_dashboard(host=host, port=port, runs_dir=runs_dir, say=out_console.print)
+    except SimError as error:
+        raise _fail(error) from None
+
+
 def main() -> None:
     """Entry point of the ``feedlab`` script."""
     try:

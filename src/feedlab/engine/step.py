@@ -27,6 +27,7 @@ from feedlab.behaviour.social import social_effects
 from feedlab.behaviour.survey import answer_worth
 from feedlab.core.arrays import IntArray
 from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, PLATFORM_SURVEY, Streams
+from feedlab.engine.trace import Tracer
 from feedlab.metrics.daily import (
     DayTally,
     close_day,
@@ -70,6 +71,7 @@ class Setup:
     ranker: Ranker
     streams: Streams
     pairs: IntArray  # (n_pairs, 2) fixed random pairs of people for homogenization
+    trace: Tracer | None = None  # records tracked people's feeds and beliefs (engine/trace.py)
 
 
 @dataclass
@@ -199,6 +201,11 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
         responses.dwell_seconds, effects.approval, b.drift, clock.ticks_per_day,
     )  # fmt: skip
     clock0 = state.lap("drift", clock0)
+
+    # -- trace (engine/trace.py): read-only; one `is None` check when off --
+    if setup.trace is not None:
+        setup.trace.record(t, setup, world, people, state.platform, persons, served, responses)
+    # -- end trace --
 
     # 8. metrics
     tally_sessions(
