@@ -6,6 +6,7 @@ from feedlab.behaviour.choice import ChoiceParams
 from feedlab.behaviour.creation import CreationParams
 from feedlab.behaviour.drift import DriftParams
 from feedlab.behaviour.sessions import SessionParams
+from feedlab.behaviour.social_proof import SocialProofParams
 from feedlab.core.params import Params
 
 
@@ -17,9 +18,11 @@ class BehaviourParams(Params):
         choice: how they answer impressions.
         creation: what they post.
         drift: how they change.
+        social_proof: how visible like counts sway them.
     """
 
     sessions: SessionParams = SessionParams()
     choice: ChoiceParams = ChoiceParams()
     creation: CreationParams = CreationParams()
     drift: DriftParams = DriftParams()
+    social_proof: SocialProofParams = SocialProofParams()

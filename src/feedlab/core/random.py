@@ -38,6 +38,11 @@ PEOPLE_DRIFT = "people.drift"
 PLATFORM_RANK = "platform.rank"
 PLATFORM_CANDIDATES = "platform.candidates"
 METRICS_SAMPLE = "metrics.sample"
+# Interventions and adversaries (docs/interventions.md).
+WORLD_BOTS = "world.bots"
+WORLD_FACT_CHECK = "world.fact_check"
+PEOPLE_INTERVENTIONS = "people.interventions"
+PEOPLE_BOTS = "people.bots"
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

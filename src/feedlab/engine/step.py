@@ -25,6 +25,7 @@ from feedlab.behaviour.sessions import open_app
 from feedlab.behaviour.social import social_effects
 from feedlab.core.arrays import IntArray
 from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, Streams
+from feedlab.engine import interventions as iv
 from feedlab.metrics.daily import (
     DayTally,
     close_day,
@@ -45,6 +46,7 @@ from feedlab.platform.state import (
     refresh,
     serve,
 )
+from feedlab.world.bots import AdversaryParams
 from feedlab.world.graph import add_follows
 from feedlab.world.world import World, WorldParams, init_world
 
@@ -59,6 +61,8 @@ class Setup:
     ranker: Ranker
     streams: Streams
     pairs: IntArray  # (n_pairs, 2) fixed random pairs of people for homogenization
+    interventions: iv.Interventions = field(default_factory=iv.Interventions)
+    adversaries: AdversaryParams = field(default_factory=AdversaryParams)
 
 
 @dataclass
@@ -72,6 +76,7 @@ class SimState:
     follow_src: list[IntArray] = field(default_factory=list)
     follow_dst: list[IntArray] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    extra: iv.Runtime | None = None  # interventions and adversaries (engine/interventions.py)
 
     def lap(self, stage: str, since: float) -> float:
         """Add the time since ``since`` to ``stage``'s total; return the current time."""
@@ -91,6 +96,9 @@ def homogenization_pairs(n_people: int, streams: Streams, n_pairs: int = 2000) -
 def start(setup: Setup) -> SimState:
     """The state at tick 0: a fresh society and a platform that knows nothing."""
     world = init_world(setup.world, setup.streams)
+    # --- interventions and adversaries: the bot network joins the world ---
+    world, extra = iv.start_world(world, setup.interventions, setup.adversaries, setup.streams)
+    # ---
     platform = init_platform(
         world.n_people,
         setup.world.n_topics,
@@ -98,7 +106,7 @@ def start(setup: Setup) -> SimState:
         observe_follows(world.graph),
         setup.platform,
     )
-    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup))
+    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup), extra=extra)
 
 
 def _new_tally(setup: Setup) -> DayTally:
@@ -115,6 +123,8 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     people, posts = world.people, world.posts
     view = observe_posts(posts)
     b = setup.behaviour
+    ivs, extra = setup.interventions, state.extra
+    assert extra is not None  # set by start()
 
     clock0 = time.perf_counter()
     # 1. new posts
@@ -122,25 +132,44 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
         people, b.creation, setup.world.posts.false_rate, setup.world.posts.slant_noise,
         hour, clock.tick_hours, streams, t,
     )  # fmt: skip
+    # --- interventions and adversaries: bots post, removed accounts do not ---
+    fields = iv.write_posts(
+        extra, setup.adversaries, world, fields, setup.world.posts.slant_noise, t, streams
+    )
+    # ---
     new_ids = posts.append(t, lifetime, **fields)
     ingest_posts(state.platform, view, new_ids)
+    # --- interventions and adversaries: bots amplify; the detector counts posts ---
+    iv.after_posts(
+        extra, ivs, setup.adversaries, state.platform, world, view, new_ids, t, lifetime, streams
+    )
+    # ---
     tally_posts(state.tally, posts, posts.slots_of(new_ids), threshold)
     clock0 = state.lap("posts", clock0)
 
     # 2. sessions
-    persons = np.flatnonzero(open_app(people, b.sessions, hour, clock.tick_hours, streams, t))
+    opened = np.flatnonzero(open_app(people, b.sessions, hour, clock.tick_hours, streams, t))
+    persons = iv.in_session(extra, opened)  # bots and removed accounts do not scroll
     clock0 = state.lap("sessions", clock0)
 
     # 3. feeds
     refresh(state.platform, view, setup.platform, t, lifetime)
+    # --- interventions: verdicts and removals reach the platform; filters and demotions ---
+    iv.before_feeds(extra, ivs, world, view, t, streams)
+    ranker = iv.feed_ranker(extra, ivs, state.platform, setup.ranker)
+    # ---
     served = serve(
-        state.platform, view, persons, setup.ranker, setup.platform,
+        state.platform, view, persons, ranker, setup.platform,
         streams.rng(PLATFORM_RANK, t), t, lifetime,
     )  # fmt: skip
     clock0 = state.lap("feeds", clock0)
 
     # 4. responses
-    responses = respond(people, posts, persons, served.slots, b.choice, streams, t)
+    # --- interventions: social proof and labels shift the odds; nudges, prompts, breaker ---
+    shift = iv.response_shift(extra, ivs, b, state.platform, view, served)
+    responses = respond(people, posts, persons, served.slots, b.choice, streams, t, shift=shift)
+    responses = iv.after_responses(extra, ivs, world, view, persons, served, responses, t, streams)
+    # ---
     clock0 = state.lap("responses", clock0)
 
     # 5. social consequences
@@ -154,6 +183,7 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     log = observe_impressions(t, persons, served.post_ids, responses)
     learn_from_log(state.platform, log, served, view, setup.platform, hour, clock.ticks_per_day)
     ingest_posts(state.platform, view, reshare_ids)
+    iv.after_reshares(extra, ivs, view, reshare_ids)  # the bot detector counts reshares
     clock0 = state.lap("learning", clock0)
 
     # 7. people drift
@@ -175,6 +205,7 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     row = None
     if clock.is_day_end(t):
         row = close_day(state.tally, people, state.platform.model, setup.pairs)
+        row.update(iv.close_day(extra, ivs, t))  # interventions' and adversaries' metrics
         state.tally = _new_tally(setup)
         people = people.start_day()
         graph = add_follows(

@@ -71,6 +71,27 @@ METRICS: tuple[MetricSpec, ...] = (
                "that day's impressions, predicted before the outcome was logged."),
     MetricSpec("leaning_inference_mae", "leaning", "final",
                "Mean absolute error of the platform's inferred leaning, over people it has logged."),
+    # Interventions and adversaries (metrics/interventions.py, docs/interventions.md).
+    MetricSpec("bot_reach_share", "share", "mean",
+               "Share of human accounts with at least one impression that day of a bot-originated "
+               "or bot-amplified post (its cascade started by a bot, or this copy reshared by one)."),
+    MetricSpec("bot_impressions_share", "share", "mean",
+               "Share of impressions that day whose post is bot-originated or bot-amplified."),
+    MetricSpec("labelled_impressions_share", "share", "mean",
+               "Share of impressions that day whose cascade carried a misinformation label."),
+    MetricSpec("cascades_labelled", "cascades/day", "mean",
+               "Cascades labelled false that day after a fact-check (misinfo-label)."),
+    MetricSpec("cascades_held", "cascades/day", "mean",
+               "Cascades held for review that day by the virality circuit breaker."),
+    MetricSpec("share_prompts_per_person", "prompts/person/day", "mean",
+               "Read-before-you-share prompts shown per person that day (share-friction)."),
+    MetricSpec("nudges_per_person", "nudges/person/day", "mean",
+               "Sessions that met a daily time-limit reminder, per person that day."),
+    MetricSpec("bots_removed_share", "share", "final",
+               "Share of bot accounts the platform has removed so far (detector recall); NaN "
+               "without bots."),
+    MetricSpec("removed_accounts_bot_share", "share", "final",
+               "Share of removed accounts that are bots (detector precision); NaN if none removed."),
 )  # fmt: skip
 
 BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
