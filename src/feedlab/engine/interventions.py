@@ -156,8 +156,10 @@ class BotRemoval(Params):
     """Detect automated accounts from their behaviour and remove them after a delay.
 
     Attributes:
-        posts_per_day: posts and reshares in a day from which an account is flagged
-            (Varol et al. 2017 rank posting rate among the most telling bot features).
+        posts_per_day: posts and reshares in a day from which an account is flagged (Varol et
+            al. 2017 rank posting rate among the most telling bot features; Howard & Kollanyi
+            2016 used 50 a day, which also catches hyperactive humans, so the default is one
+            every ten minutes around the clock).
         coordinated_per_day: coordinated reshares in a day needed to flag an account.
         coordinated_share: share of the account's posts that must be coordinated.
         coordination_min: accounts resharing one cascade in the same tick that make the
@@ -165,7 +167,7 @@ class BotRemoval(Params):
         delay_hours: hours from flagging to removal (review before enforcement).
     """
 
-    posts_per_day: float = Field(40.0, gt=0)
+    posts_per_day: float = Field(144.0, gt=0)
     coordinated_per_day: float = Field(10.0, ge=0)
     coordinated_share: float = Field(0.5, ge=0, le=1)
     coordination_min: int = Field(3, ge=2, le=100_000)
