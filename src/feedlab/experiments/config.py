@@ -157,7 +157,14 @@ class ExperimentConfig(Params):
 
     def to_toml(self) -> str:
         """The fully resolved config as TOML (every default written out)."""
-        return tomli_w.dumps(self.model_dump(mode="json"))
+        raw = self.model_dump(mode="json")
+        for index, arm in enumerate(raw["arms"]):  # interventions with versioned names, defaults
+            bundle = self.arm_interventions(index)
+            arm["interventions"] = [
+                {"name": name, **item.model_dump(mode="json")}
+                for name, item in zip(bundle.names(), bundle.items, strict=True)
+            ]
+        return tomli_w.dumps(raw)
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import tomllib
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from feedlab.core.random import PLATFORM_RANK
 from feedlab.engine import interventions as iv
 from feedlab.engine.run import MetricRow, run_cell, setup_for
 from feedlab.engine.step import Setup, SimState, start, step
-from feedlab.experiments.config import ExperimentConfig, load_config
+from feedlab.experiments.config import ExperimentConfig, load_config, validate_config
 from feedlab.experiments.runner import plan
 from feedlab.metrics.catalog import METRICS
 from feedlab.platform.observe import observe_posts
@@ -232,3 +233,14 @@ def test_too_many_bots_is_a_clear_error() -> None:
         load_config("social-dilemma", ["world.n_people=100", "adversaries.n_bots=100"])
     with pytest.raises(ConfigError, match=re.escape("adversaries.strategy must be")):
         load_config("social-dilemma", ["world.n_people=100", "adversaries.strategy=spam"])
+
+
+def test_the_resolved_config_pins_versions_and_writes_every_default() -> None:
+    arms = '[{name = "a", interventions = [{name = "circuit-breaker", cap = 7}]}]'
+    config = load_config("social-dilemma", ["world.n_people=100", f"arms={arms}", "baseline="])
+    text = config.to_toml()
+    assert 'name = "circuit-breaker-v1"' in text
+    assert "review_recall = 0.7" in text
+    again = validate_config(tomllib.loads(text))
+    assert again.arm_interventions(0) == config.arm_interventions(0)
+    assert again.to_toml() == text
