@@ -65,7 +65,7 @@ def bot_originals(
     if n == 0:
         return {"author": np.zeros(0, np.int32)}
     index = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
-    u = streams.uniform(PEOPLE_BOTS, tick, author[:, None], index[:, None], np.arange(8))
+    u = streams.uniform(PEOPLE_BOTS, tick, author[:, None], index[:, None], np.arange(9))
     cum = np.cumsum(people.interest[author], axis=1)
     cum /= cum[:, -1:]
     last = people.n_topics - 1
@@ -78,7 +78,7 @@ def bot_originals(
     novelty = np.clip(0.5 + 0.15 * _normal(u[:, 5]) + 0.3 * is_false, 0, 1)
     quality = np.clip(0.35 + 0.1 * _normal(u[:, 6]), 0, 1)
     exclamations = poisson_quantile(u[:, 7], 0.5 + 3.0 * outrage)
-    slant = np.clip(leaning + slant_noise * _normal(u[:, 2] * 0.5 + u[:, 5] * 0.5), -1, 1)
+    slant = np.clip(leaning + slant_noise * _normal(u[:, 8]), -1, 1)
     return {
         "author": author.astype(np.int32),
         "root_author": author.astype(np.int32),

@@ -277,11 +277,6 @@ class Runtime:
     platform: InterventionState
     tally: InterventionTally
 
-    @property
-    def idle(self) -> bool:
-        """True when nothing here can act (no bots); interventions are checked separately."""
-        return self.bots.n_bots == 0
-
 
 def _ticks(hours: float, tick_hours: float) -> int:
     return round(hours / tick_hours)
@@ -469,7 +464,7 @@ def after_responses(
     people: People = world.people
     nudges = prompts = 0
     nudge = interventions.get(TimeLimitNudge)
-    if nudge is not None:
+    if nudge is not None:  # minutes today equal the dwell the platform logged since midnight
         outcome = apply_time_nudge(
             responses, persons, people.minutes_today, nudge.threshold_min, nudge.compliance,
             streams, tick,

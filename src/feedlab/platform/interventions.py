@@ -7,10 +7,11 @@ truth nor whether an account is a bot.
 
 * Misinformation labels: cascades that fact-checkers rated false carry a label and are demoted
   (Facebook's third-party fact-checking demotes rated posts; Clayton et al. 2020 on labels).
-* Virality circuit breaker (Simpson, Prabhakar et al.; "circuit breakers" of Ovadya 2019 and the
-  Integrity Institute): a cascade that reaches ``cap`` reshares within a sliding window is held -
-  not shown and not reshareable - until reviewed after a delay; reshares past the cap within the
-  window are refused at the share button, so no cascade ever exceeds its cap before review.
+* Virality circuit breaker (Simpson & Conner 2020, Center for American Progress: hold
+  fast-spreading content for review before it spreads further): a cascade that reaches ``cap``
+  reshares within a sliding window is held - not shown and not reshareable - until reviewed
+  after a delay; reshares past the cap within the window are refused at the share button, so no
+  cascade ever exceeds its cap before review.
 * Out-party hostility demotion (Piccardi et al. 2024): posts the platform's classifier reads as
   outraged (punctuation) and slanted against the viewer's inferred side are demoted.
 * Bot detection (Varol et al. 2017, Botometer; Pacheco et al. 2021, coordination networks):
@@ -19,7 +20,7 @@ truth nor whether an account is a bot.
 
 Demotions compose with any ranker: the arm's ranker orders all candidates, each candidate's
 reciprocal rank ``1 / (1 + position)`` is multiplied by its demotion factor, and the feed is the
-top ``k`` of that product (a factor of 0.2 moves a first-placed post below the fifth).
+top ``k`` of that product (a factor of 0.3 moves a first-placed post to third place).
 """
 
 from __future__ import annotations
