@@ -244,3 +244,30 @@ def test_the_resolved_config_pins_versions_and_writes_every_default() -> None:
     again = validate_config(tomllib.loads(text))
     assert again.arm_interventions(0) == config.arm_interventions(0)
     assert again.to_toml() == text
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_a_cell_resumed_from_a_checkpoint_ends_exact_with_bots_and_interventions(
+    tmp_path, seed: int
+) -> None:
+    everything = (
+        '[{name = "x", interventions = [{name = "misinfo-label", delay_hours = 2},'
+        ' {name = "circuit-breaker", cap = 4}, {name = "bot-removal", delay_hours = 2},'
+        ' {name = "time-limit-nudge", threshold_min = 10}]}]'
+    )
+    config = _config(seed, f"arms={everything}", "world.n_people=400")
+    cell = plan(config)[0]
+    whole = run_cell(cell)
+    checkpoint = tmp_path / "cell.pkl"
+
+    def stop_after_first_day(day: int) -> None:
+        if day == 1:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        run_cell(cell, on_day=stop_after_first_day, checkpoint=checkpoint, checkpoint_days=1)
+    assert checkpoint.exists()
+    assert _same(run_cell(cell, checkpoint=checkpoint, checkpoint_days=1), whole)
