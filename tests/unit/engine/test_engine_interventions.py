@@ -33,7 +33,8 @@ ARMS = (
     ' {name = "nudge", interventions = [{name = "time-limit-nudge", threshold_min = 3,'
     " compliance = 1.0}]},"
     ' {name = "removal", interventions = [{name = "bot-removal", delay_hours = 2}]},'
-    ' {name = "in-network", interventions = [{name = "no-out-of-network"}]}]'
+    ' {name = "in-network", interventions = [{name = "no-out-of-network"}]},'
+    ' {name = "calm", interventions = [{name = "hostility-demotion"}]}]'
 )
 
 
@@ -159,6 +160,26 @@ def test_the_detector_removes_bots_and_their_posts_leave_feeds(runs, seed: int) 
     posts = state.world.posts
     assert shown.size > 0
     assert not (removed[posts.author[shown]] | removed[posts.root_author[shown]]).any()
+
+
+def test_hostility_demotion_puts_out_party_outrage_last_in_every_feed(runs, seed: int) -> None:
+    _, state = runs["calm"]
+    setup = setup_for(next(c for c in plan(_config(seed)) if c.arm == "calm"))
+    served = _serve_everyone(setup, state)
+    view = observe_posts(state.world.posts)
+    slots = np.maximum(served.slots, 0)
+    viewer = state.platform.model.estimated_leaning(served.persons)[:, None]
+    hostile = (
+        (served.slots >= 0)
+        & (view.exclamations[slots] >= 2)
+        & (np.abs(view.slant[slots]) >= 0.3)
+        & (view.slant[slots] * viewer < 0)
+    )
+    assert hostile.any()
+    shown = served.slots >= 0
+    # factor 0: within a feed no hostile post comes before a post that is not hostile
+    calm_after_hostile = np.cumsum(hostile, axis=1) > 0
+    assert not (calm_after_hostile & shown & ~hostile).any()
 
 
 def test_in_network_only_serves_followed_accounts(seed: int) -> None:
