@@ -34,7 +34,9 @@ ARMS = (
     " compliance = 1.0}]},"
     ' {name = "removal", interventions = [{name = "bot-removal", delay_hours = 2}]},'
     ' {name = "in-network", interventions = [{name = "no-out-of-network"}]},'
-    ' {name = "calm", interventions = [{name = "hostility-demotion"}]}]'
+    ' {name = "calm", interventions = [{name = "hostility-demotion"}]},'
+    ' {name = "friction", interventions = [{name = "share-friction",'
+    " abandon_probability = 1.0}]}]"
 )
 
 
@@ -180,6 +182,19 @@ def test_hostility_demotion_puts_out_party_outrage_last_in_every_feed(runs, seed
     # factor 0: within a feed no hostile post comes before a post that is not hostile
     calm_after_hostile = np.cumsum(hostile, axis=1) > 0
     assert not (calm_after_hostile & shown & ~hostile).any()
+
+
+def test_share_friction_prompts_and_cuts_reshares_of_unopened_posts(runs) -> None:
+    metrics, state = runs["friction"]
+    assert min(metrics["share_prompts_per_person"]) > 0
+    assert max(runs["plain"][0]["share_prompts_per_person"]) == 0
+
+    def reshares(posts) -> int:
+        return int(
+            ((posts.id != 0) & (posts.depth > 0) & ~state.extra.bots.is_bot[posts.author]).sum()
+        )
+
+    assert reshares(state.world.posts) < 0.8 * reshares(runs["plain"][1].world.posts)
 
 
 def test_in_network_only_serves_followed_accounts(seed: int) -> None:
