@@ -82,7 +82,7 @@ class ChoiceParams(Params):
     hostility_weight: float = Field(1.2, ge=0)
     novelty_weight: float = Field(1.0, ge=0)
     quality_weight: float = Field(0.8, ge=0)
-    credulity_weight: float = Field(2.0, ge=0)
+    credulity_weight: float = Field(3.5, ge=0)
     disagreement_hide: float = Field(1.8, ge=0)
     dwell_seconds: float = Field(6.0, gt=0)
     read_seconds: float = Field(45.0, gt=0)

@@ -15,7 +15,7 @@ from scipy.special import ndtri
 
 from feedlab.core.arrays import F64Array, FloatArray, IntArray
 from feedlab.core.params import Params
-from feedlab.core.random import PEOPLE_CREATION, Streams
+from feedlab.core.random import PEOPLE_CREATION, PEOPLE_POSTING, Streams
 from feedlab.world.clock import rhythm
 from feedlab.world.people import People
 
@@ -34,7 +34,7 @@ class CreationParams(Params):
 
     reward_reference: float = Field(0.05, gt=0)
     reward_elasticity: float = Field(0.5, ge=0, le=2)
-    false_novelty_boost: float = Field(0.3, ge=0, le=1)
+    false_novelty_boost: float = Field(0.5, ge=0, le=1)
     outrage_noise: float = Field(0.2, ge=0)
     exclamations_per_outrage: float = Field(3.0, ge=0)
 
@@ -85,7 +85,11 @@ def draw_posts(
         * rhythm(hour, people.phase_hours)
         * np.power(relative_reward, params.reward_elasticity)
     )
-    counts = streams.rng(PEOPLE_CREATION, tick).poisson(rate)
+    # Inversion of one counter-based uniform per person: a person's count depends on their own
+    # rate alone, so a change elsewhere in the society never shifts anyone else's draws.
+    counts = poisson_quantile(
+        streams.uniform(PEOPLE_POSTING, tick, np.arange(people.n_people)), rate
+    )
     author: IntArray = np.repeat(np.arange(people.n_people, dtype=np.int64), counts)
     n = author.size
     if n == 0:

@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from feedlab.cli.validate import validate_command
 from feedlab.core.errors import ConfigError, SimError
 from feedlab.experiments.config import (
     DEFAULT_SCENARIO,
@@ -349,6 +350,65 @@ def scenarios(
         out_console.print(table)
     except SimError as error:
         raise _fail(error) from None
+
+
+@app.command()
+def audit(
+    spec: Annotated[
+        str, typer.Argument(help="Audit spec: a TOML file or a built-in audit name.")
+    ] = "engagement",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run folder to create (default: ./runs/<name>-<time>-<hash>)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override any spec key: dotted.key=value (repeatable)."),
+    ] = None,
+) -> None:
+    """Audit a recommender with sock-puppet personas against a control; print amplification."""
+    from feedlab.experiments.audit import load_audit, run_audit
+
+    try:
+        loaded = load_audit(spec, list(set_ or []))
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps"),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as bar:
+            task = bar.add_task(
+                f"{loaded.name}: {len(loaded.personas)} personas × {loaded.puppets} puppets",
+                total=loaded.seeds * loaded.steps,
+            )
+            result = run_audit(
+                loaded, out=out, progress=lambda done, total: bar.update(task, completed=done)
+            )
+    except SimError as error:
+        raise _fail(error) from None
+    table = Table(
+        title=f"{loaded.name}: amplification of {loaded.audited.name} over {loaded.control.name}"
+    )
+    table.add_column("persona")
+    contents = ("left", "right", "extreme", "false", "outrage")
+    for column in contents:
+        table.add_column(column, justify="right")
+    amp = result.amplification
+    for persona in loaded.personas:
+        values = dict(
+            amp.filter(pl.col("persona") == persona.name)
+            .select("content", "amplification")
+            .iter_rows()
+        )
+        table.add_row(persona.name, *(_fmt(values.get(c, float("nan")), 3) for c in contents))
+    out_console.print(table)
+    out_console.print("amplification = exposure under the audited ranker / under the control − 1")
+    out_console.print(f"results: {result.run_dir}  (audit.parquet, amplification.csv, report.html)")
+
+
+app.command(name="validate")(validate_command)
 
 
 def main() -> None:

@@ -30,3 +30,7 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest known name, or an empty string."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class ExternalRankerError(SimError, RuntimeError):
+    """An external recommender timed out, failed or answered something the protocol refuses."""

@@ -46,12 +46,17 @@ class EstimatorParams(Params):
         prior_strength: pseudo-impressions that shrink per-person and per-post rates to the mean.
         memory_days: half-life in days of the per-person counts.
         leaning_noise: assumed s.d. of one slant observation (sets the standard error).
+        frozen: the shared parts of the model (the action heads and the global base rates) stop
+            learning, as a production model does between retrainings; per-person and per-post
+            counts still update. With no out-of-network sources this also means one person's
+            feed can only affect people it reaches through the follow graph.
     """
 
     learning_rate: float = Field(0.1, gt=0, le=10)
     prior_strength: float = Field(10.0, gt=0)
     memory_days: float = Field(30.0, gt=0)
     leaning_noise: float = Field(0.6, gt=0)
+    frozen: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +314,8 @@ def learn(
     model.post_logit[roots] = _smoothed_logit(
         model.post_actions[roots], model.post_impressions[roots], prior, model.global_rates
     )
+    if params.frozen:
+        return model
     return replace(
         model,
         bias=model.bias + step[:, 0],

@@ -159,8 +159,9 @@ def serve(
     root_slots = view.slots_of(view.root[slots])
     popularity[rows, cols] = model.post_actions[root_slots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
     context = RankContext(
-        candidates=cands, predictions=predictions, popularity=popularity, view=view, tick=tick
-    )
+        candidates=cands, predictions=predictions, popularity=popularity, view=view, tick=tick,
+        model=model,
+    )  # fmt: skip
     columns = ranker.rank(context, params.feed_size, rng)
     shown = columns >= 0
     column = np.maximum(columns, 0)

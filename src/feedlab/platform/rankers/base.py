@@ -11,6 +11,7 @@ from feedlab.core import kernels
 from feedlab.core.arrays import F64Array, FloatArray, IntArray
 from feedlab.core.errors import ShapeError
 from feedlab.platform.candidates import Candidates
+from feedlab.platform.estimator import PersonModel
 from feedlab.platform.observe import LOGGED_ACTIONS, PostView
 
 
@@ -23,6 +24,7 @@ class RankContext:
     popularity: FloatArray  # (n_sessions, n_candidates) engagements logged on the cascade
     view: PostView
     tick: int
+    model: PersonModel | None = None  # the platform's logged history of each person, if given
 
     def prediction(self, action: str) -> FloatArray:
         """Predicted probability of ``action`` for every candidate."""

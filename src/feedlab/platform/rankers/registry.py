@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from feedlab.core.registry import Registry
+from feedlab.platform.external import ExternalRanker
 from feedlab.platform.rankers.base import Ranker
 from feedlab.platform.rankers.builtin import Chronological, Engagement, Popularity, Random
 
@@ -11,3 +12,4 @@ RANKERS.register("engagement-v1")(Engagement)
 RANKERS.register("chronological-v1")(Chronological)
 RANKERS.register("popularity-v1")(Popularity)
 RANKERS.register("random-v1")(Random)
+RANKERS.register("external-v1")(ExternalRanker)

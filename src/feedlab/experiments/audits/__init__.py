@@ -1,0 +1,1 @@
+"""Built-in sock-puppet audit specs (TOML)."""

@@ -1,0 +1,1 @@
+"""Validation: reproduce published findings on default parameters and say so in a table."""

@@ -1,0 +1,209 @@
+"""The published findings feedlab reproduces, each judged from the measurements of a suite run.
+
+Every finding runs on the same defaults as any experiment: no parameter is set for a finding.
+The society is simulated under five feeds (engagement, chronological, random, an oracle that
+knows true utility, and a like-minded recommender that matches true opinions), every feed on the
+same seeds, so differences between feeds are paired (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from feedlab.platform.rankers.builtin import Engagement
+from feedlab.validation.harness import Check, Collected, Estimate
+
+TWITTER_2023_WEIGHTS = {
+    "like": 0.5,  # fav
+    "share": 1.0,  # retweet
+    "reply": 13.5,  # reply
+    "follow": 12.0,  # good_profile_click
+    "click": 11.0,  # good_click
+    "long_dwell": 10.0,  # good_click_v2
+    "hide": -74.0,  # negative_feedback_v2
+}
+"""Twitter's heavy-ranker weights of 2023-04-05 (the-algorithm-ml, projects/home/recap/README.md)."""
+
+Judge = Callable[[Collected], list[Check]]
+
+
+def _ratio(c: Collected, arm: str, num: str, den: str) -> Estimate:
+    """Per-seed log ratio ``num / den`` under ``arm``, as an estimate of the ratio (geometric)."""
+    return Estimate.of(np.log(c.values(arm, num)) - np.log(c.values(arm, den))).exp()
+
+
+def _smd(c: Collected, arm: str, baseline: str, mean_key: str, var_key: str) -> Estimate:
+    """Paired standardized mean difference of an item-level feed value (pooled s.d.)."""
+    diff = c.paired(arm, baseline, mean_key)
+    sd = np.sqrt((c.values(arm, var_key) + c.values(baseline, var_key)) / 2.0)
+    return Estimate.of(diff / sd)
+
+
+def _binary_smd(c: Collected, arm: str, baseline: str, key: str) -> Estimate:
+    """Paired standardized mean difference of a share (s.d. of a 0/1 label, pooled)."""
+    a, b = c.values(arm, key), c.values(baseline, key)
+    p = (a + b) / 2.0
+    return Estimate.of((a - b) / np.sqrt(p * (1.0 - p)))
+
+
+def exact_algorithms(c: Collected) -> list[Check]:
+    """1. The engagement ranker's preset equals Twitter's 2023 heavy-ranker weights."""
+    preset = Engagement()
+    mismatched = {
+        a: getattr(preset, a) for a, w in TWITTER_2023_WEIGHTS.items() if getattr(preset, a) != w
+    }
+    return [
+        Check(
+            finding="1. Exact algorithms",
+            claim="engagement preset = Twitter heavy-ranker weights (2023-04-05)",
+            source="twitter/the-algorithm-ml, recap README",
+            reported="fav 0.5, retweet 1, reply 13.5, profile 12, click 11, dwell 10, neg -74",
+            measured="identical" if not mismatched else f"differs: {mismatched}",
+            passed=not mismatched,
+        )
+    ]
+
+
+def false_news(c: Collected) -> list[Check]:
+    """2. False news spreads farther and faster; size-matched structure does not differ."""
+    arm, f = "engagement", "2. False news spreads farther, faster"
+    src = "Vosoughi, Roy & Aral 2018"
+    infectious = _ratio(c, arm, "false_shares_per_view", "true_shares_per_view")
+    size = _ratio(c, arm, "false_mean_size", "true_mean_size")
+    p99 = Estimate.of(c.values(arm, "false_p99_size") - c.values(arm, "true_p99_size"))
+    reach_n, speed = _speed(c, arm)
+    raw = Estimate.of(c.values(arm, "depth_gap_raw"))
+    shrink = Estimate.of(
+        np.abs(c.values(arm, "depth_gap_raw")) - np.abs(c.values(arm, "depth_gap_matched"))
+    )
+    checks = [
+        Check(f, "premise: false posts reshared more per view", src,
+              "~1.7x as likely to be retweeted", f"x{infectious.format()}",
+              infectious.n >= 2 and infectious.low > 1.0),
+        Check(f, "false cascades larger (mean size ratio)", src, "farther: more people reached",
+              f"x{size.format()}", size.n >= 2 and size.low > 1.0),
+        Check(f, "false top-1% cascades larger (p99 size difference)", src,
+              "top 1% false reach 1,000-100,000; true rarely > 1,000", p99.format(),
+              p99.above_zero),
+        Check(f, f"false cascades reach {reach_n} people sooner (true/false time)", src,
+              "truth takes ~6x as long to reach 1,500 people", f"x{speed.format()}",
+              speed.n >= 2 and speed.low > 1.0),
+        Check(f, "depth gap shrinks once matched on size", "Juul & Ugander 2021",
+              "differences vanish after size matching",
+              f"raw gap {raw.format()}, |raw|-|matched| {shrink.format()}", shrink.above_zero),
+    ]  # fmt: skip
+    return checks
+
+
+def _speed(c: Collected, arm: str) -> tuple[int, Estimate]:
+    """Time-to-reach ratio (true / false) at the largest size both kinds reach on every seed."""
+    from feedlab.validation.probes import REACH_SIZES
+
+    for n in sorted(REACH_SIZES, reverse=True):
+        t = c.values(arm, f"true_hours_to_{n}")
+        fa = c.values(arm, f"false_hours_to_{n}")
+        if np.isfinite(t).all() and np.isfinite(fa).all() and (fa > 0).all():
+            return n, Estimate.of(np.log(t) - np.log(fa)).exp()
+    return REACH_SIZES[0], Estimate(math.nan, math.nan, math.nan, 0)
+
+
+def outrage_amplification(c: Collected) -> list[Check]:
+    """3. Engagement ranking amplifies outrage and out-group animosity over chronological."""
+    f, src = "3. Engagement amplifies outrage", "Milli et al. 2023/2025"
+    anger = _smd(c, "engagement", "chronological", "feed_outrage_mean", "feed_outrage_var")
+    hostile = _binary_smd(c, "engagement", "chronological", "feed_hostile_share")
+    return [
+        Check(f, "outrage in the top 10 of feeds (SD units)", src, "+0.47 SD anger",
+              f"{anger.format()} SD", anger.above_zero),
+        Check(f, "out-party hostile posts in the top 10 (SD units)", src,
+              "+0.24 SD out-group animosity", f"{hostile.format()} SD", hostile.above_zero),
+    ]  # fmt: skip
+
+
+def homogenization(c: Collected) -> list[Check]:
+    """4. Feedback loops homogenize consumption relative to an ideal recommender, at no gain."""
+    f, src = "4. Homogenization from feedback loops", "Chaney, Stewart & Engelhardt 2018"
+    key = "mean:homogenization_jaccard"
+    vs_oracle = Estimate.of(c.paired("engagement", "oracle", key))
+    vs_random = Estimate.of(c.paired("engagement", "random", key))
+    utility = Estimate.of(c.paired("engagement", "oracle", "feed_utility"))
+    return [
+        Check(f, "Jaccard overlap: engagement - ideal", src, "higher than ideal",
+              vs_oracle.format(), vs_oracle.above_zero),
+        Check(f, "Jaccard overlap: engagement - random", src, "higher than random",
+              vs_random.format(), vs_random.above_zero),
+        Check(f, "true utility of feeds: engagement - ideal", src, "no gain (usually a loss)",
+              utility.format(), utility.below_zero),
+    ]  # fmt: skip
+
+
+def bounded_confidence(c: Collected) -> list[Check]:
+    """6. Like-minded exposure yields more opinion clusters and polarization than random."""
+    f, src = "6. Bounded confidence", "Deffuant et al. 2000; Sirbu et al. 2019"
+    like, rand = "like-minded/deffuant", "random/deffuant"
+    clusters = Estimate.of(c.paired(like, rand, "opinion_clusters"))
+    bimodality = Estimate.of(c.paired(like, rand, "final:opinion_bimodality"))
+    return [
+        Check(f, "opinion clusters: like-minded - random (Deffuant drift)", src,
+              "more clusters", clusters.format(), clusters.above_zero),
+        Check(f, "opinion bimodality: like-minded - random (Deffuant drift)", src,
+              "more polarization", bimodality.format(), bimodality.above_zero),
+    ]  # fmt: skip
+
+
+def heavy_tails(c: Collected) -> list[Check]:
+    """7. Activity, follower counts and cascade sizes are heavy-tailed."""
+    f, src = "7. Heavy tails", "Clauset, Shalizi & Newman 2009 test; Pew 2019"
+    checks = []
+    for name, what, reported in (
+        ("posts", "posts per person", "top 10% write 80% of tweets"),
+        ("followers", "follower counts", "power law / lognormal"),
+        ("cascade", "cascade sizes", "power law (Vosoughi; Goel et al. 2016)"),
+    ):
+        ratio = c.values("engagement", f"{name}_tail_ratio")
+        p = c.values("engagement", f"{name}_tail_p")
+        alpha = Estimate.of(c.values("engagement", f"{name}_alpha"))
+        heavy = bool(np.isfinite(ratio).all() and (ratio > 0).all() and (p < 0.1).all())
+        measured = f"alpha {alpha.format()}; lognormal beats exponential on {(ratio > 0).sum()}/{ratio.size} seeds"
+        if name == "posts":
+            top = Estimate.of(c.values("engagement", "posts_top10_share"))
+            measured += f"; top 10% share {top.format()}"
+        checks.append(
+            Check(f, f"{what} heavier-tailed than exponential", src, reported, measured, heavy)
+        )
+    return checks
+
+
+def model_learns(c: Collected) -> list[Check]:
+    """8. The digital model's accuracy rises with the data it has collected."""
+    f, src = "8. The digital model learns", "Kosinski et al. 2013; Youyou et al. 2015"
+    gain = Estimate.of(
+        c.values("engagement", "leaning_r_most_data")
+        - c.values("engagement", "leaning_r_least_data")
+    )
+    most = Estimate.of(c.values("engagement", "leaning_r_most_data"))
+    auc = Estimate.of(
+        c.values("engagement", "final:model_auc") - c.values("engagement", "first:model_auc")
+    )
+    return [
+        Check(f, "leaning inference r: most-logged quarter - least-logged quarter", src,
+              "accuracy rises with data (likes)",
+              f"{gain.format()} (r = {most.format()} for the most logged)", gain.above_zero),
+        Check(f, "engagement AUC: last day - first day", src, "predictions improve with data",
+              auc.format(), auc.above_zero),
+    ]  # fmt: skip
+
+
+FINDINGS: dict[str, Judge] = {
+    "exact-algorithms": exact_algorithms,
+    "false-news": false_news,
+    "outrage": outrage_amplification,
+    "homogenization": homogenization,
+    "bounded-confidence": bounded_confidence,
+    "heavy-tails": heavy_tails,
+    "model-learns": model_learns,
+}
+"""Every finding's judge, in table order."""

@@ -1,0 +1,117 @@
+"""``feedlab validate``: simulate the validation society, judge every finding, tabulate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from feedlab.behaviour.params import BehaviourParams
+from feedlab.engine.run import Cell
+from feedlab.platform.rankers.base import Ranker
+from feedlab.platform.rankers.builtin import Chronological, Engagement, Random
+from feedlab.platform.state import PlatformParams
+from feedlab.validation.devices import TruthRanker
+from feedlab.validation.findings import FINDINGS
+from feedlab.validation.harness import Check, Collected, Outcome, Task, run_tasks
+from feedlab.validation.probes import society_probe
+from feedlab.world.world import WorldParams
+
+ROOT_SEED = 20261122
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """How big the validation society is and how long it runs."""
+
+    n_people: int
+    days: int
+    warmup_days: int
+    seeds: int
+    opinion_people: int
+    opinion_days: int
+    opinion_seeds: int
+
+
+QUICK = Size(
+    n_people=3_000, days=10, warmup_days=2, seeds=4,
+    opinion_people=1_000, opinion_days=20, opinion_seeds=8,
+)  # fmt: skip
+"""Small enough for CI (a few minutes on two cores)."""
+
+FULL = Size(
+    n_people=10_000, days=30, warmup_days=2, seeds=5,
+    opinion_people=3_000, opinion_days=60, opinion_seeds=10,
+)  # fmt: skip
+"""The default society and horizon of ``feedlab run``."""
+
+DEFFUANT_DRIFT = {"drift": {"repulsion": 0.0}}
+"""Opinion dynamics of the Deffuant type: the default model with repulsion switched off."""
+
+
+def arms() -> dict[str, Callable[[], Ranker]]:
+    """The feeds every finding is judged from (fresh objects per cell)."""
+    return {
+        "engagement": Engagement,
+        "chronological": Chronological,
+        "random": Random,
+        "oracle": lambda: TruthRanker("oracle"),
+        "like-minded": lambda: TruthRanker("like-minded"),
+    }
+
+
+def plan(size: Size) -> list[Task]:
+    """One task per (feed, seed) on default parameters, then the Deffuant-type opinion runs."""
+    tasks = [
+        _task(arm, make(), replicate, size.n_people, size.days, size, BehaviourParams())
+        for replicate in range(size.seeds)
+        for arm, make in arms().items()
+    ]
+    deffuant = BehaviourParams.model_validate(DEFFUANT_DRIFT)
+    for replicate in range(size.opinion_seeds):
+        for arm, ranker in (("like-minded", TruthRanker("like-minded")), ("random", Random())):
+            tasks.append(
+                _task(f"{arm}/deffuant", ranker, replicate, size.opinion_people,
+                      size.opinion_days, size, deffuant)
+            )  # fmt: skip
+    return tasks
+
+
+def _task(
+    arm: str,
+    ranker: Ranker,
+    replicate: int,
+    n_people: int,
+    days: int,
+    size: Size,
+    behaviour: BehaviourParams,
+) -> Task:
+    return Task(
+        finding="society",
+        cell=Cell(
+            arm=arm,
+            seed=ROOT_SEED + replicate,
+            replicate=replicate,
+            days=days,
+            warmup_days=size.warmup_days,
+            world=WorldParams(n_people=n_people),
+            behaviour=behaviour,
+            platform=PlatformParams(),
+            ranker=ranker,
+        ),
+        probe=society_probe,
+    )
+
+
+def judge(outcomes: list[Outcome]) -> list[Check]:
+    """Every finding's checks from the suite's outcomes."""
+    collected = Collected()
+    for outcome in outcomes:
+        collected.add(outcome)
+    return [check for judge_one in FINDINGS.values() for check in judge_one(collected)]
+
+
+def validate(
+    size: Size, workers: int = 1, on_done: Callable[[Outcome], None] | None = None
+) -> list[Check]:
+    """Run the validation society at ``size`` and judge every finding."""
+    return judge(run_tasks(plan(size), workers, on_done))

@@ -1,0 +1,199 @@
+"""Validation: the measurements, the judges and the suite's plumbing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from feedlab.behaviour.params import BehaviourParams
+from feedlab.engine.run import Cell
+from feedlab.platform.rankers.base import check_ranker
+from feedlab.platform.rankers.builtin import Engagement
+from feedlab.platform.state import PlatformParams
+from feedlab.validation import findings
+from feedlab.validation.devices import TruthRanker, Watched, WorldView
+from feedlab.validation.harness import Collected, Estimate, Outcome, Task, simulate
+from feedlab.validation.probes import (
+    REACH_SIZES,
+    opinion_clusters,
+    reach_ticks,
+    society_probe,
+    tail_test,
+    top_share,
+)
+from feedlab.world.world import WorldParams
+
+
+def test_reach_ticks_matches_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    roots = rng.permutation(np.arange(1, 60, dtype=np.uint32))[:40]
+    created = rng.integers(0, 50, roots.size)
+    n = 300
+    reshare_root = rng.choice(np.concatenate([roots, np.array([999, 1000], np.uint32)]), n)
+    reshare_created = rng.integers(50, 120, n)
+    got = reach_ticks(roots, created, reshare_root, reshare_created)
+    for i, root in enumerate(roots):
+        ticks = np.sort(reshare_created[reshare_root == root])
+        for j, size in enumerate(REACH_SIZES):
+            if ticks.size >= size - 1:
+                assert got[i, j] == ticks[size - 2] - created[i]
+            else:
+                assert math.isnan(got[i, j])
+
+
+def test_opinion_clusters_counts_modes(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    one = np.clip(rng.normal(0, 0.1, 3000), -1, 1)
+    two = np.concatenate([rng.normal(-0.6, 0.05, 1500), rng.normal(0.6, 0.05, 1500)])
+    three = np.concatenate([two, rng.normal(0.0, 0.05, 1500)])
+    assert opinion_clusters(one) == 1
+    assert opinion_clusters(two) == 2
+    assert opinion_clusters(three) == 3
+
+
+def test_tail_test_tells_pareto_from_exponential(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    heavy = np.round(rng.pareto(1.5, 4000) + 1).astype(np.int64)
+    light = np.round(rng.exponential(5.0, 4000) + 1).astype(np.int64)
+    ratio_heavy, p_heavy, _ = tail_test(heavy)
+    ratio_light, _, _ = tail_test(light)
+    assert ratio_heavy > 0 and p_heavy < 0.1
+    assert ratio_light < 0
+    assert math.isnan(tail_test(np.ones(10, np.int64))[0])
+
+
+def test_top_share() -> None:
+    values = np.array([0.0] * 90 + [1.0] * 10)
+    assert top_share(values) == 1.0
+    assert top_share(np.ones(100)) == pytest.approx(0.1)
+
+
+def test_estimate_interval() -> None:
+    e = Estimate.of([1.9, 2.0, 2.1])
+    assert e.mean == 2.0 and e.n == 3
+    assert e.low < 2.0 < e.high
+    assert e.above_zero and not e.below_zero
+    assert Estimate.of([1.0]).n == 1 and not Estimate.of([1.0]).above_zero
+    assert Estimate.of([float("nan")]).n == 0
+    assert Estimate.of(np.log([2.0, 2.0, 2.0])).exp().mean == pytest.approx(2.0)
+
+
+def _collected(values: dict[str, dict[str, list[float]]]) -> Collected:
+    c = Collected()
+    for arm, keys in values.items():
+        n = len(next(iter(keys.values())))
+        for i in range(n):
+            c.add(Outcome("society", arm, i, {k: v[i] for k, v in keys.items()}))
+    return c
+
+
+def test_exact_algorithms_detects_a_changed_weight(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert findings.exact_algorithms(Collected())[0].passed
+    monkeypatch.setitem(findings.TWITTER_2023_WEIGHTS, "reply", 27.0)
+    check = findings.exact_algorithms(Collected())[0]
+    assert not check.passed and "reply" in check.measured
+
+
+def test_outrage_judge_follows_the_data() -> None:
+    base = {"feed_outrage_var": [0.04] * 4, "feed_hostile_share": [0.1] * 4}
+    more = {"feed_outrage_mean": [0.40, 0.41, 0.39, 0.42], **base,
+            "feed_hostile_share": [0.2, 0.21, 0.19, 0.2]}  # fmt: skip
+    less = {"feed_outrage_mean": [0.30, 0.31, 0.29, 0.30], **base}
+    passed = findings.outrage_amplification(_collected({"engagement": more, "chronological": less}))
+    assert all(c.passed for c in passed)
+    failed = findings.outrage_amplification(_collected({"engagement": less, "chronological": more}))
+    assert not any(c.passed for c in failed)
+
+
+def test_homogenization_judge_needs_overlap_without_utility_gain() -> None:
+    key = "mean:homogenization_jaccard"
+    eng = {key: [0.02, 0.021, 0.019], "feed_utility": [0.5, 0.5, 0.51]}
+    ideal = {key: [0.01, 0.011, 0.01], "feed_utility": [0.7, 0.69, 0.7]}
+    rand = {key: [0.005, 0.006, 0.004], "feed_utility": [0.3, 0.3, 0.3]}
+    checks = findings.homogenization(
+        _collected({"engagement": eng, "oracle": ideal, "random": rand})
+    )
+    assert [c.passed for c in checks] == [True, True, True]
+    checks = findings.homogenization(
+        _collected({"engagement": ideal, "oracle": eng, "random": rand})
+    )
+    assert [c.passed for c in checks] == [False, True, False]
+
+
+def test_every_judge_returns_checks_with_all_fields() -> None:
+    assert next(iter(findings.FINDINGS)) == "exact-algorithms"
+    for check in findings.exact_algorithms(Collected()):
+        assert check.source and check.reported and check.measured
+
+
+@pytest.fixture(scope="module")
+def tiny_cell() -> Cell:
+    return Cell(
+        arm="engagement",
+        seed=5,
+        replicate=0,
+        days=2,
+        warmup_days=1,
+        world=WorldParams(n_people=400),
+        behaviour=BehaviourParams(),
+        platform=PlatformParams(),
+        ranker=Engagement(),
+    )
+
+
+def test_simulation_with_probe_is_deterministic(tiny_cell: Cell) -> None:
+    a = simulate(Task("society", tiny_cell, society_probe))
+    b = simulate(Task("society", tiny_cell, society_probe))
+    assert a.values.keys() == b.values.keys()
+    np.testing.assert_array_equal(list(a.values.values()), list(b.values.values()))
+    assert a.values["feed_items"] > 0
+    assert a.values["true_cascades"] > 0
+    assert 0 <= a.values["feed_hostile_share"] <= 1
+
+
+def test_probe_leaves_the_simulation_unchanged(tiny_cell: Cell) -> None:
+    from feedlab.engine.run import run_cell
+
+    rows = run_cell(tiny_cell)
+    probed = simulate(Task("society", tiny_cell, society_probe))
+    by_name = {(day, m): v for _, _, day, m, v in rows}
+    last = max(day for day, _ in by_name)
+    assert probed.values["final:time_spent_min"] == by_name[(last, "time_spent_min")]
+
+
+def test_truth_rankers_conform(tiny_cell: Cell, make_context) -> None:  # type: ignore[no-untyped-def]
+    from feedlab.engine.run import setup_for
+    from feedlab.engine.step import start
+
+    state = start(setup_for(tiny_cell))
+    rng = np.random.default_rng(3)
+    context = make_context(rng.random((6, 12)) < 0.7)
+    persons = np.arange(6, dtype=np.int64)
+    context = replace(context, candidates=replace(context.candidates, persons=persons))
+    for mode in ("oracle", "like-minded"):
+        ranker = TruthRanker(mode)  # type: ignore[arg-type]
+        ranker.view.world = state.world
+        check_ranker(ranker, context)
+
+
+def test_oracle_serves_more_true_utility_than_random(tiny_cell: Cell) -> None:
+    from feedlab.platform.rankers.builtin import Random
+
+    oracle = simulate(
+        Task("society", replace(tiny_cell, ranker=TruthRanker("oracle")), society_probe)
+    )
+    rand = simulate(Task("society", replace(tiny_cell, ranker=Random()), society_probe))
+    assert oracle.values["feed_utility"] > rand.values["feed_utility"]
+
+
+def test_watched_returns_the_inner_feeds(make_context) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(4)
+    context = make_context(rng.random((5, 9)) < 0.8, predictions=rng.random((5, 9, 7)))
+    inner = Engagement()
+    watched = Watched(inner, WorldView(), outrage_threshold=0.5)
+    a = watched.rank(context, 5, np.random.default_rng(1))
+    b = inner.rank(context, 5, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, b)
