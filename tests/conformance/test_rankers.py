@@ -1,12 +1,14 @@
 """Every registered ranker passes :func:`check_ranker` on real and synthetic contexts."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from feedlab.core.errors import ShapeError
 from feedlab.platform.estimator import ENGAGE_ACTIONS, N_ACTIONS, features, predict
 from feedlab.platform.observe import LOGGED_ACTIONS, observe_posts
-from feedlab.platform.rankers.base import FillsFeeds, RankContext, check_ranker
+from feedlab.platform.rankers.base import FillsFeeds, RankContext, Remembers, check_ranker
 from feedlab.platform.rankers.registry import RANKERS
 from feedlab.platform.state import source_candidates
 
@@ -15,14 +17,12 @@ def _check(name: str, context: RankContext, k: int) -> None:
     check_ranker(RANKERS.create(name), context, k)
 
 
-@pytest.fixture(scope="module")
-def simulated_context(simulate) -> RankContext:
-    """Candidates and predictions exactly as the platform builds them after a simulated day."""
-    setup, state = simulate(n_people=1000, ticks=30)
+def _context_of(setup, state, with_memory: bool = False) -> RankContext:
+    """Candidates and predictions exactly as the platform builds them for everyone."""
     view = observe_posts(state.world.posts)
     lifetime = state.world.clock.ticks(setup.world.posts.lifetime_hours)
     model = state.platform.model
-    persons = np.arange(1000)
+    persons = np.arange(state.world.n_people)
     cands = source_candidates(state.platform, view, persons, setup.platform, state.tick, lifetime)
     rows, cols = np.nonzero(cands.valid)
     slots = cands.slots[rows, cols]
@@ -34,9 +34,23 @@ def simulated_context(simulate) -> RankContext:
     popularity = np.zeros(cands.slots.shape, np.float32)
     root_slots = view.slots_of(view.root[slots])
     popularity[rows, cols] = model.post_actions[root_slots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
-    context = RankContext(
-        candidates=cands, predictions=predictions, popularity=popularity, view=view, tick=state.tick
+    return RankContext(
+        candidates=cands,
+        predictions=predictions,
+        popularity=popularity,
+        view=view,
+        tick=state.tick,
+        model=model if with_memory else None,
+        memory=state.platform.ranker_memory if with_memory else None,
     )
+
+
+@pytest.fixture(scope="module")
+def simulated_context(simulate) -> RankContext:
+    """Candidates and predictions exactly as the platform builds them after a simulated day."""
+    setup, state = simulate(n_people=1000, ticks=30)
+    context = _context_of(setup, state)
+    cands = context.candidates
     # The context covers the hard cases: short rows, long rows and mixed sources.
     n_valid = cands.valid.sum(axis=1)
     assert (n_valid < 5).any()
@@ -44,6 +58,31 @@ def simulated_context(simulate) -> RankContext:
     assert (cands.in_network & cands.valid).any()
     assert (~cands.in_network & cands.valid).any()
     return context
+
+
+REMEMBERING = [name for name in RANKERS.names() if isinstance(RANKERS.create(name), Remembers)]
+
+
+@pytest.mark.parametrize("name", REMEMBERING)
+@pytest.mark.parametrize("k", [1, 30])
+def test_conforms_with_its_memory_after_a_simulation(name: str, k: int, simulate) -> None:
+    """Rankers that remember conform with the memory and model their own run built up."""
+    ranker = RANKERS.create(name)
+    params = "{refit_ticks=4}" if name.startswith("bridging") else "{}"
+    if name.startswith("stated-preference"):
+        params = "{min_answers=10}"
+    setup, state = simulate(
+        n_people=1000,
+        ticks=30,
+        overrides=[f"arms.0.ranker={name}", f"arms.0.ranker_params={params}"],
+    )
+    assert state.platform.ranker_memory is not None
+    context = _context_of(setup, state, with_memory=True)
+    check_ranker(ranker, context, k)
+    # The memory changes the feeds: it is not ignored.
+    plain = replace(context, memory=None)
+    rng = np.random.default_rng(0)
+    assert not np.array_equal(ranker.rank(context, k, rng), ranker.rank(plain, k, rng))
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +109,8 @@ def synthetic_context(make_context) -> RankContext:
 def test_the_registry_holds_the_builtin_rankers() -> None:
     names = RANKERS.names()
     assert {"engagement-v1", "chronological-v1", "popularity-v1", "random-v1"} <= set(names)
+    humane = {"bridging-v1", "diversity-v1", "wellbeing-v1", "stated-preference-v1"}
+    assert humane | {"user-controlled-v1"} <= set(names)
     for name in names:
         assert hasattr(RANKERS.create(name), "rank")
 

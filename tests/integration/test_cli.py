@@ -57,6 +57,12 @@ def test_a_tiny_run_writes_a_complete_run_folder(runner: CliRunner, tmp_path: Pa
     assert result.exit_code == 0, _all_output(result)
     assert {p.name for p in out.iterdir()} >= {"config.toml", "metrics.parquet", "report.html"}
     assert "n_people = 300" in (out / "config.toml").read_text()
+    # Every difference carries its seeds and a flag; reach is compared with the chronological arm.
+    assert "n.s." in result.stdout or "*" in result.stdout
+    assert "reach under 'chronological'" in result.stdout
+    amplified = pl.read_csv(out / "amplification.csv")
+    assert set(amplified["arm"]) == {"engagement"}
+    assert {"outrage_high", "false", "left"} <= set(amplified["group"])
 
     frame = pl.read_parquet(out / "metrics.parquet")
     assert frame.columns == ["arm", "seed", "day", "metric", "value"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from feedlab.behaviour.choice import ChoiceParams
+from feedlab.behaviour.controls import ControlParams
 from feedlab.behaviour.creation import CreationParams
 from feedlab.behaviour.drift import DriftParams
 from feedlab.behaviour.sessions import SessionParams
 from feedlab.behaviour.social_proof import SocialProofParams
+from feedlab.behaviour.survey import SurveyParams
 from feedlab.core.params import Params
 
 
@@ -18,6 +20,8 @@ class BehaviourParams(Params):
         choice: how they answer impressions.
         creation: what they post.
         drift: how they change.
+        survey: how they answer the platform's "worth your time?" survey.
+        controls: how they set feed controls when a platform offers them.
         social_proof: how visible like counts sway them.
     """
 
@@ -25,4 +29,6 @@ class BehaviourParams(Params):
     choice: ChoiceParams = ChoiceParams()
     creation: CreationParams = CreationParams()
     drift: DriftParams = DriftParams()
+    survey: SurveyParams = SurveyParams()
+    controls: ControlParams = ControlParams()
     social_proof: SocialProofParams = SocialProofParams()

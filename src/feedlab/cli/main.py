@@ -172,6 +172,7 @@ def run(
             err_console.print("interrupted before the run started: nothing was written.")
         raise typer.Exit(code=130) from None
     print_summary(config, result.comparison)
+    print_amplification(result.amplification, config.reference_arm)
     if profile:
         print_profile(result.stage_seconds, result.ticks)
     out_console.print(
@@ -190,31 +191,64 @@ def _fmt(value: float, digits: int = 4) -> str:
 
 
 def print_summary(config: ExperimentConfig, comparison: pl.DataFrame) -> None:
-    """Print one row per metric: baseline mean, and each arm's mean and difference with CI."""
+    """Print, per metric, the baseline's mean and each arm's mean and paired difference to it.
+
+    Each difference carries its 95% confidence interval over seeds and the number of seeds it
+    rests on; ``*`` marks an interval that excludes 0 and ``n.s.`` one that does not.
+    """
     baseline = config.baseline_arm
     arms = [arm.name for arm in config.arms]
     table = Table(
-        title=f"{config.name}: difference to {baseline!r}, 95% CI over {config.seeds} seeds"
+        title=f"{config.name}: paired difference to {baseline!r}, 95% CI over {config.seeds} seeds"
     )
-    table.add_column("metric")
-    table.add_column(baseline, justify="right")
-    for arm in arms:
-        if arm != baseline:
-            table.add_column(arm, justify="right")
-            table.add_column(f"Δ {arm} [95% CI]", justify="right")
+    for column in ("metric", "arm", "mean", "Δ vs baseline [95% CI]", "n", ""):
+        table.add_column(column, justify="left" if column in ("metric", "arm") else "right")
     by = {(r["arm"], r["metric"]): r for r in comparison.iter_rows(named=True)}
     for metric in comparison["metric"].unique(maintain_order=True):
-        cells = [metric, _fmt(by[(baseline, metric)]["mean"])]
-        for arm in arms:
-            if arm == baseline:
-                continue
+        present = [arm for arm in arms if (arm, metric) in by]
+        for i, arm in enumerate(present):
             r = by[(arm, metric)]
-            mark = "*" if r["distinguishable"] else " "
+            last = i == len(present) - 1
+            if arm == baseline:
+                table.add_row(
+                    metric, arm, _fmt(r["mean"]), "baseline", str(r["n_seeds"]), "",
+                    end_section=last,
+                )  # fmt: skip
+                continue
             ci = f"[{_fmt(r['diff_ci_low'], 3)}, {_fmt(r['diff_ci_high'], 3)}]"
-            cells += [_fmt(r["mean"]), f"{_fmt(r['diff'], 3)} {ci}{mark}"]
-        table.add_row(*cells)
+            flag = "*" if r["distinguishable"] else "n.s."
+            n = r.get("n_pairs", r["n_seeds"])
+            table.add_row(
+                metric if i == 0 else "", arm, _fmt(r["mean"]), f"{_fmt(r['diff'], 3)} {ci}",
+                str(n), flag, end_section=last,
+            )  # fmt: skip
     out_console.print(table)
-    out_console.print("* the 95% interval of the paired difference excludes 0.")
+    out_console.print(
+        "* the 95% interval of the paired difference excludes 0; "
+        "n.s. not distinguishable from 0; n: seeds paired."
+    )
+
+
+def print_amplification(amplified: pl.DataFrame | None, reference: str | None) -> None:
+    """Print each content group's amplification under each arm against the reference arm."""
+    if amplified is None or amplified.height == 0 or reference is None:
+        return
+    table = Table(title=f"amplification: reach under each arm ÷ reach under {reference!r} − 1")
+    for column in ("group", "arm", "amplification [95% CI]", "n", ""):
+        table.add_column(column, justify="left" if column in ("group", "arm") else "right")
+    previous = None
+    for r in amplified.iter_rows(named=True):
+        low, high = r["ci_low"], r["ci_high"]
+        ci = "" if math.isnan(low) else f" [{low:+.1%}, {high:+.1%}]"
+        table.add_row(
+            r["group"] if r["group"] != previous else "",
+            r["arm"],
+            f"{r['amplification']:+.1%}{ci}",
+            str(r["n_seeds"]),
+            "*" if r["distinguishable"] else "n.s.",
+        )
+        previous = r["group"]
+    out_console.print(table)
 
 
 def print_profile(stage_seconds: dict[str, float], ticks: int) -> None:

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from feedlab.behaviour.choice import respond
+from feedlab.behaviour.controls import set_controls
 from feedlab.behaviour.creation import draw_posts
 from feedlab.behaviour.drift import drift
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.behaviour.sessions import open_app
 from feedlab.behaviour.social import social_effects
+from feedlab.behaviour.survey import answer_worth
 from feedlab.core.arrays import IntArray
-from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, Streams
+from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, PLATFORM_SURVEY, Streams
 from feedlab.engine import interventions as iv
 from feedlab.metrics.daily import (
     DayTally,
@@ -34,8 +36,14 @@ from feedlab.metrics.daily import (
     tally_sessions,
 )
 from feedlab.platform.estimator import p_engage
-from feedlab.platform.observe import observe_follows, observe_impressions, observe_posts
-from feedlab.platform.rankers.base import Ranker
+from feedlab.platform.observe import (
+    observe_controls,
+    observe_follows,
+    observe_impressions,
+    observe_posts,
+    observe_survey,
+)
+from feedlab.platform.rankers.base import Ranker, Remembers
 from feedlab.platform.state import (
     PlatformParams,
     PlatformState,
@@ -44,8 +52,11 @@ from feedlab.platform.state import (
     init_platform,
     learn_from_log,
     refresh,
+    remember_feedback,
     serve,
+    start_ranker_memory,
 )
+from feedlab.platform.survey import choose_respondents
 from feedlab.world.bots import AdversaryParams
 from feedlab.world.graph import add_follows
 from feedlab.world.world import World, WorldParams, init_world
@@ -105,6 +116,17 @@ def start(setup: Setup) -> SimState:
         world.posts.capacity,
         observe_follows(world.graph),
         setup.platform,
+    )
+    # Rankers that remember start empty; feed controls are set once, when they are offered.
+    wants = isinstance(setup.ranker, Remembers) and setup.ranker.wants_controls
+    controls = (
+        set_controls(world.people, setup.behaviour.controls, setup.streams) if wants else None
+    )
+    start_ranker_memory(
+        platform,
+        setup.ranker,
+        world.posts.capacity,
+        observe_controls(controls) if controls is not None else None,
     )
     return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup), extra=extra)
 
@@ -183,6 +205,20 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     log = observe_impressions(t, persons, served.post_ids, responses)
     learn_from_log(state.platform, log, served, view, setup.platform, hour, clock.ticks_per_day)
     ingest_posts(state.platform, view, reshare_ids)
+    # 6b. rankers that remember learn too (bridging's log window, stated preference's survey)
+    if isinstance(setup.ranker, Remembers):
+        survey, share = None, setup.ranker.survey_share()
+        if share > 0:
+            rows, cols = choose_respondents(responses.seen, share, streams.rng(PLATFORM_SURVEY, t))
+            worth = answer_worth(
+                people, posts, persons[rows], cols, served.slots[rows, cols], b.survey, streams, t
+            )
+            survey = observe_survey(
+                t, rows, cols, persons[rows], served.post_ids[rows, cols], worth
+            )
+        remember_feedback(
+            state.platform, setup.ranker, log, served, view, survey, clock.ticks_per_day
+        )
     iv.after_reshares(extra, ivs, view, reshare_ids)  # the bot detector counts reshares
     clock0 = state.lap("learning", clock0)
 

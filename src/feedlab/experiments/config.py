@@ -79,6 +79,8 @@ class ExperimentConfig(Params):
         behaviour: how people act and change.
         platform: platform settings shared by all arms.
         arms: the policies compared.
+        reference: arm whose reach amplification is measured against (Huszár et al. 2022);
+            default: the first arm with the chronological ranker, if any.
         adversaries: a network of coordinated bots in the society (the same in every arm).
     """
 
@@ -95,6 +97,7 @@ class ExperimentConfig(Params):
     behaviour: BehaviourParams = BehaviourParams()
     platform: PlatformParams = PlatformParams()
     arms: list[ArmConfig] = Field(min_length=1, max_length=64)
+    reference: str = ""
     adversaries: AdversaryParams = AdversaryParams()
 
     @model_validator(mode="after")
@@ -107,6 +110,11 @@ class ExperimentConfig(Params):
             hint = did_you_mean(self.baseline, names)
             raise ConfigError(
                 f"baseline must be one of the arm names ({', '.join(names)}), got {self.baseline!r}.{hint}"
+            )
+        if self.reference and self.reference not in names:
+            hint = did_you_mean(self.reference, names)
+            raise ConfigError(
+                f"reference must be one of the arm names ({', '.join(names)}), got {self.reference!r}.{hint}"
             )
         for i in range(len(self.arms)):
             self.arm_platform(i)
@@ -122,6 +130,14 @@ class ExperimentConfig(Params):
     def baseline_arm(self) -> str:
         """The arm differences are taken against."""
         return self.baseline or self.arms[0].name
+
+    @property
+    def reference_arm(self) -> str | None:
+        """The arm amplification is measured against: ``reference`` or the first chronological."""
+        if self.reference:
+            return self.reference
+        chronological = [a.name for a in self.arms if a.ranker.startswith("chronological-")]
+        return chronological[0] if chronological else None
 
     def arm_platform(self, index: int) -> PlatformParams:
         """The platform settings of arm ``index`` (shared table plus the arm's overrides)."""
@@ -140,7 +156,10 @@ class ExperimentConfig(Params):
         try:
             return RANKERS.create(arm.ranker, **arm.ranker_params)
         except ValidationError as error:
-            raise ConfigError(format_errors(error, prefix=f"arms[{index}].ranker_params")) from None
+            factory = RANKERS.factory(arm.ranker)
+            model = factory if isinstance(factory, type) and issubclass(factory, Params) else None
+            message = format_errors(error, prefix=f"arms[{index}].ranker_params", model=model)
+            raise ConfigError(message) from None
         except TypeError as error:
             raise ConfigError(
                 f"arms[{index}].ranker_params are not accepted by {arm.ranker}: {error}."

@@ -29,7 +29,7 @@ from feedlab.core.errors import ConfigError
 from feedlab.engine.run import Cell, MetricRow, add_stage_seconds, run_cell
 from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.resources import check_memory
-from feedlab.experiments.summary import compare_arms
+from feedlab.experiments.summary import amplification, compare_arms
 from feedlab.io.atomic import atomic_path, atomic_write_text
 from feedlab.io.catalog import RunRecord, register_run
 from feedlab.io.parquet import write_metrics
@@ -52,6 +52,7 @@ class RunResult:
     wall_seconds: float
     stage_seconds: dict[str, float]  # seconds per tick stage, summed over cells
     ticks: int  # ticks simulated, summed over cells
+    amplification: pl.DataFrame | None = None  # reach by content group vs the reference arm
 
 
 def plan(config: ExperimentConfig) -> list[Cell]:
@@ -402,9 +403,13 @@ def _complete(
     )
     frame = rows_to_frame(rows)
     comparison = compare_arms(frame, config.baseline_arm, summaries())
+    reference = config.reference_arm
+    amplified = amplification(frame, reference) if reference is not None else None
 
     write_metrics(staging / "metrics.parquet", frame)
     atomic_write_text(staging / "comparison.csv", comparison.write_csv())
+    if amplified is not None:
+        atomic_write_text(staging / "amplification.csv", amplified.write_csv())
     write_report(
         staging / "report.html",
         frame,
@@ -412,6 +417,8 @@ def _complete(
         title=f"feedlab · {config.name}",
         config_toml=resolved,
         metric_docs={m.name: f"{m.definition} Unit: {m.unit}." for m in METRICS},
+        amplification=amplified,
+        reference=reference,
     )
     for scratch in (CELLS_DIR, CHECKPOINTS_DIR, PARTIAL_META):
         path = staging / scratch
@@ -447,4 +454,5 @@ def _complete(
         wall_seconds=wall,
         stage_seconds=stages,
         ticks=ticks,
+        amplification=amplified,
     )

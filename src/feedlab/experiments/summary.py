@@ -22,6 +22,7 @@ from scipy import stats
 from feedlab.core.arrays import F64Array, IntArray
 from feedlab.core.errors import ConfigError, did_you_mean
 from feedlab.io.schema import check_metrics_frame
+from feedlab.metrics.catalog import REACH_PREFIX
 
 Aggregation = Literal["mean", "final"]
 """How a metric's daily series becomes one value: mean over days, or the last day's value."""
@@ -110,7 +111,8 @@ def compare_arms(
         - ``diff_ci_low``, ``diff_ci_high``: the Student-t interval of ``diff``; NaN with
           fewer than 2 pairs and for the baseline;
         - ``rel_diff``: ``diff / |baseline mean|``; NaN when the baseline mean is 0;
-        - ``distinguishable``: whether the interval excludes 0.
+        - ``distinguishable``: whether the interval excludes 0;
+        - ``n_pairs``: the number of seeds in the paired difference (both arms have a value).
 
     Raises:
         ConfigError: ``baseline`` is not an arm of ``frame``, ``confidence`` is not in (0, 1),
@@ -179,6 +181,94 @@ def compare_arms(
         pl.Series("diff_ci_high", high, dtype=pl.Float64),
         pl.Series("rel_diff", rel_diff, dtype=pl.Float64),
         pl.Series("distinguishable", distinguishable, dtype=pl.Boolean),
+        pl.Series("n_pairs", n_pairs, dtype=pl.Int64),
+    )
+
+
+def amplification(
+    frame: pl.DataFrame,
+    reference: str,
+    prefix: str = REACH_PREFIX,
+    confidence: float = 0.95,
+) -> pl.DataFrame:
+    """Amplification of each content group by each arm, against a reference (chronological) arm.
+
+    In the form of Huszár et al. (2022, *PNAS* 119(1) e2025334119): a group's amplification
+    under an arm is its reach under that arm divided by its reach under the reverse-
+    chronological reference, minus 1 (0: no amplification; +1: twice the reach). Reach here is
+    the group's ``reach_<group>`` metric, impressions per person per day (Huszár et al.
+    count the users reached; with broad groups, nearly everyone is reached under any feed, so
+    the volume is the informative measure). Arms share seeds, so the ratio is taken seed by
+    seed on the run values (mean over days) and a Student-t interval is put on its mean.
+
+    Args:
+        frame: the daily metrics table.
+        reference: the arm reach is compared with.
+        prefix: the prefix of the reach metrics; the rest of the name is the group.
+        confidence: the confidence level of the interval, in (0, 1).
+
+    Returns:
+        One row per (arm, group) for every arm but the reference, ordered by group then arm,
+        with columns ``arm``, ``group``, ``reach``, ``reference_reach`` (means over seeds),
+        ``amplification`` (mean over seeds of the per-seed ratio minus 1), ``ci_low``,
+        ``ci_high``, ``n_seeds`` (seeds where both reaches exist and the reference's is > 0)
+        and ``distinguishable`` (the interval excludes 0).
+
+    Raises:
+        ConfigError: ``reference`` is not an arm of ``frame`` or ``confidence`` is not in (0, 1).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be a float in (0, 1), got {confidence!r}.")
+    arms = frame["arm"].unique(maintain_order=True).to_list()
+    if reference not in arms:
+        hint = did_you_mean(reference, arms)
+        raise ConfigError(f"reference must be one of the arms {arms!r}, got {reference!r}.{hint}")
+    reach = frame.filter(pl.col("metric").str.starts_with(prefix))
+    values = run_values(reach, {}, "mean")
+    base = values.filter(pl.col("arm") == reference).select(
+        "seed", "metric", pl.col("value").alias("ref")
+    )
+    finite = pl.col("value").is_not_nan() & pl.col("ref").is_not_nan() & (pl.col("ref") > 0)
+    ratios = (
+        values.filter(pl.col("arm") != reference)
+        .join(base, on=["seed", "metric"], how="inner")
+        .filter(finite)
+        .with_columns(ratio=pl.col("value") / pl.col("ref") - 1.0)
+        .group_by("arm", "metric")
+        .agg(
+            pl.col("value").mean().alias("reach"),
+            pl.col("ref").mean().alias("reference_reach"),
+            pl.col("ratio").mean().alias("amplification"),
+            pl.col("ratio").std(ddof=1).fill_null(math.nan).alias("sd"),
+            pl.len().cast(pl.Int64).alias("n_seeds"),
+        )
+    )
+    if ratios.height == 0:
+        return pl.DataFrame(
+            schema={
+                "arm": pl.Utf8, "group": pl.Utf8, "reach": pl.Float64,
+                "reference_reach": pl.Float64, "amplification": pl.Float64,
+                "ci_low": pl.Float64, "ci_high": pl.Float64, "n_seeds": pl.Int64,
+                "distinguishable": pl.Boolean,
+            }
+        )  # fmt: skip
+    ratios = _order(ratios, frame, by=("metric", "arm"))
+    low, high = _t_interval(
+        ratios["amplification"].to_numpy(),
+        ratios["sd"].to_numpy(),
+        ratios["n_seeds"].to_numpy(),
+        confidence,
+    )
+    return ratios.select(
+        "arm",
+        pl.col("metric").str.strip_prefix(prefix).alias("group"),
+        "reach",
+        "reference_reach",
+        "amplification",
+        pl.Series("ci_low", low, dtype=pl.Float64),
+        pl.Series("ci_high", high, dtype=pl.Float64),
+        "n_seeds",
+        pl.Series("distinguishable", (low > 0) | (high < 0), dtype=pl.Boolean),
     )
 
 

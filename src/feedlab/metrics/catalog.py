@@ -71,6 +71,20 @@ METRICS: tuple[MetricSpec, ...] = (
                "that day's impressions, predicted before the outcome was logged."),
     MetricSpec("leaning_inference_mae", "leaning", "final",
                "Mean absolute error of the platform's inferred leaning, over people it has logged."),
+    MetricSpec("reach_outrage_high", "impressions/person/day", "mean",
+               "Impressions per person that day of posts with outrage at or above the threshold."),
+    MetricSpec("reach_outrage_low", "impressions/person/day", "mean",
+               "Impressions per person that day of posts with outrage below the threshold."),
+    MetricSpec("reach_left", "impressions/person/day", "mean",
+               "Impressions per person that day of posts whose true leaning is below -1/3."),
+    MetricSpec("reach_centre", "impressions/person/day", "mean",
+               "Impressions per person that day of posts whose true leaning is within [-1/3, 1/3]."),
+    MetricSpec("reach_right", "impressions/person/day", "mean",
+               "Impressions per person that day of posts whose true leaning is above 1/3."),
+    MetricSpec("reach_false", "impressions/person/day", "mean",
+               "Impressions per person that day of false posts."),
+    MetricSpec("reach_true", "impressions/person/day", "mean",
+               "Impressions per person that day of true posts."),
     # Interventions and adversaries (metrics/interventions.py, docs/interventions.md).
     MetricSpec("bot_reach_share", "share", "mean",
                "Share of human accounts with at least one impression that day of a bot-originated "
@@ -93,6 +107,10 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("removed_accounts_bot_share", "share", "final",
                "Share of removed accounts that are bots (detector precision); NaN if none removed."),
 )  # fmt: skip
+
+REACH_PREFIX = "reach_"
+"""Metrics named ``reach_<group>`` are a content group's reach; their ratio to the
+chronological arm is the group's amplification (Huszár et al. 2022)."""
 
 BY_NAME: dict[str, MetricSpec] = {m.name: m for m in METRICS}
 

@@ -6,6 +6,7 @@ accuracy is scored. Each function reads only the arrays it names.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,26 @@ from feedlab.world.posts import Posts
 
 AUC_SAMPLE_PER_TICK = 4_000
 """Impressions per tick kept for the AUC (a uniform thinning beyond this)."""
+
+LEANING_SIDE = 1.0 / 3.0
+"""A post leans left (right) when its true leaning is below -1/3 (above 1/3); else centre."""
+
+ContentGroup = Callable[[People, Posts, IntArray, float], BoolArray]
+"""Which of the impressed post slots belong to a group: ``(people, posts, slots, threshold)``."""
+
+CONTENT_GROUPS: dict[str, ContentGroup] = {
+    "outrage_high": lambda people, posts, slots, t: posts.outrage[slots] >= t,
+    "outrage_low": lambda people, posts, slots, t: posts.outrage[slots] < t,
+    "left": lambda people, posts, slots, t: posts.leaning[slots] < -LEANING_SIDE,
+    "centre": lambda people, posts, slots, t: np.abs(posts.leaning[slots]) <= LEANING_SIDE,
+    "right": lambda people, posts, slots, t: posts.leaning[slots] > LEANING_SIDE,
+    "false": lambda people, posts, slots, t: posts.is_false[slots],
+    "true": lambda people, posts, slots, t: ~posts.is_false[slots],
+}
+"""Content groups whose exposure is a metric (``reach_<group>``) and whose amplification is
+reported against the chronological arm (Huszár et al. 2022). Ground truth is allowed here:
+metrics read the world. A new group (e.g. posts by bot accounts) is one more entry, with a
+matching ``reach_<group>`` spec in :mod:`feedlab.metrics.catalog`."""
 
 
 @dataclass
@@ -43,6 +64,7 @@ class DayTally:
     consumed_roots: list[IntArray] = field(default_factory=list)
     auc_scores: list[FloatArray] = field(default_factory=list)
     auc_labels: list[BoolArray] = field(default_factory=list)
+    group_impressions: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sessions = np.zeros(self.n_people, np.int64)
@@ -87,6 +109,9 @@ def tally_sessions(
     hit = engaged[rows, cols]
     tally.consumed_people.append(who[hit])
     tally.consumed_roots.append(posts.root[slot[hit]].astype(np.int64))
+    for group, member in CONTENT_GROUPS.items():
+        hits = int(member(people, posts, slot, outrage_threshold).sum())
+        tally.group_impressions[group] = tally.group_impressions.get(group, 0) + hits
     keep = rng.random(rows.size) < min(1.0, AUC_SAMPLE_PER_TICK / max(rows.size, 1))
     tally.auc_scores.append(predicted_engage[rows[keep], cols[keep]])
     tally.auc_labels.append(hit[keep])
@@ -210,4 +235,5 @@ def close_day(
         "habit_mean": float(people.habit.astype(np.float64).mean()),
         "model_auc": auc(scores, labels),
         "leaning_inference_mae": mean_or_nan(leaning_error.astype(np.float64)),
+        **{f"reach_{group}": tally.group_impressions.get(group, 0) / n for group in CONTENT_GROUPS},
     }

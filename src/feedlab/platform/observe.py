@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from feedlab.behaviour.choice import ACTIONS, Responses
+from feedlab.behaviour.controls import Controls
 from feedlab.core.arrays import BoolArray, FloatArray, I32Array, IntArray, U32Array
 from feedlab.world.graph import FollowGraph
 from feedlab.world.posts import Posts
@@ -133,6 +134,59 @@ def observe_impressions(
         seen=responses.seen,
         dwell_seconds=dwell,
         actions=actions,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyLog:
+    """Answers to the platform's "was this post worth your time?" survey this tick.
+
+    The platform chose whom to ask and about which post they saw; it records the answer, never
+    the reasons behind it.
+    """
+
+    tick: int
+    rows: IntArray  # (m,) session row of each respondent in the tick's log
+    cols: IntArray  # (m,) feed slot asked about
+    persons: IntArray  # (m,) respondents
+    post_ids: U32Array  # (m,) the post asked about
+    worth: FloatArray  # (m,) 1 = worth my time, 0 = not
+
+
+def observe_survey(
+    tick: int,
+    rows: IntArray,
+    cols: IntArray,
+    persons: IntArray,
+    post_ids: U32Array,
+    worth: FloatArray,
+) -> SurveyLog:
+    """Log survey answers: who was asked about which post, and what they answered."""
+    return SurveyLog(
+        tick=tick,
+        rows=rows,
+        cols=cols,
+        persons=persons,
+        post_ids=post_ids.astype(np.uint32),
+        worth=worth.astype(np.float32),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UserControls:
+    """Each person's feed settings, as the platform stores them (its own settings data)."""
+
+    topic_weight: FloatArray  # (n_people, n_topics) in [0, 1]; all 1 = no preference
+    in_network_only: BoolArray  # (n_people,)
+    no_outrage: BoolArray  # (n_people,)
+
+
+def observe_controls(controls: Controls) -> UserControls:
+    """The settings people chose, as the platform reads them."""
+    return UserControls(
+        topic_weight=controls.topic_weight,
+        in_network_only=controls.in_network_only,
+        no_outrage=controls.no_outrage,
     )
 
 

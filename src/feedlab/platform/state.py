@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -34,8 +35,8 @@ from feedlab.platform.estimator import (
     predict,
     reset_slots,
 )
-from feedlab.platform.observe import FollowView, ImpressionLog, PostView
-from feedlab.platform.rankers.base import RankContext, Ranker
+from feedlab.platform.observe import FollowView, ImpressionLog, PostView, SurveyLog, UserControls
+from feedlab.platform.rankers.base import Feedback, RankContext, Ranker, Remembers
 
 
 class PlatformParams(Params):
@@ -60,6 +61,7 @@ class PlatformState:
     inboxes: Inboxes
     pools: Pools
     follows: FollowView
+    ranker_memory: Any = None  # what a ranker that remembers keeps between ticks
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +161,14 @@ def serve(
     root_slots = view.slots_of(view.root[slots])
     popularity[rows, cols] = model.post_actions[root_slots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
     context = RankContext(
-        candidates=cands, predictions=predictions, popularity=popularity, view=view, tick=tick,
+        candidates=cands,
+        predictions=predictions,
+        popularity=popularity,
+        view=view,
+        tick=tick,
         model=model,
-    )  # fmt: skip
+        memory=state.ranker_memory,
+    )
     columns = ranker.rank(context, params.feed_size, rng)
     shown = columns >= 0
     column = np.maximum(columns, 0)
@@ -209,3 +216,41 @@ def end_day(state: PlatformState, follows: FollowView, params: PlatformParams) -
     """Midnight: adopt the updated follow graph and let the day's counts decay."""
     state.follows = follows
     state.model = forget(state.model, params.estimator)
+
+
+# --- Rankers that remember (bridging, stated preference, user controls) -----------------------
+
+
+def start_ranker_memory(
+    state: PlatformState,
+    ranker: Ranker,
+    capacity: int,
+    controls: UserControls | None,
+) -> None:
+    """Give a ranker that remembers its empty memory (nothing for other rankers)."""
+    if isinstance(ranker, Remembers):
+        state.ranker_memory = ranker.start_memory(state.model.n_people, capacity, controls)
+
+
+def remember_feedback(
+    state: PlatformState,
+    ranker: Ranker,
+    log: ImpressionLog,
+    served: Served,
+    view: PostView,
+    survey: SurveyLog | None,
+    ticks_per_day: int,
+) -> None:
+    """Let a ranker that remembers learn from the tick's log (and survey answers)."""
+    if not isinstance(ranker, Remembers):
+        return
+    feedback = Feedback(
+        log=log,
+        predictions=served.predictions,
+        in_network=served.in_network,
+        view=view,
+        model=state.model,
+        survey=survey,
+        ticks_per_day=ticks_per_day,
+    )
+    state.ranker_memory = ranker.remember(state.ranker_memory, feedback)

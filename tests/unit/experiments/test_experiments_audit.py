@@ -88,8 +88,10 @@ def test_an_audit_detects_a_planted_bias(tmp_path: Path, seed: int) -> None:
         _amp(found.amplification, "neutral", "right"),
         _amp(found.amplification, "neutral", "left"),
     )
-    assert right > 0.15
-    assert left < -0.15
+    # Pushing one side up pushes the other side and the centre down: the gap is the signature.
+    assert right > 0.15, (right, left)
+    assert left < 0, (right, left)
+    assert right - left > 0.25, (right, left)
     fair_gap = _amp(control.amplification, "neutral", "right") - _amp(
         control.amplification, "neutral", "left"
     )

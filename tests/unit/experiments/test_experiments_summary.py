@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from feedlab.core.errors import ConfigError, ShapeError
-from feedlab.experiments.summary import compare_arms, run_values
+from feedlab.experiments.summary import amplification, compare_arms, run_values
 from feedlab.io.schema import METRICS_SCHEMA
 
 NAN = math.nan
@@ -189,6 +189,7 @@ def test_columns_and_order_follow_the_input() -> None:
         "diff_ci_high",
         "rel_diff",
         "distinguishable",
+        "n_pairs",
     ]
     assert table.select("metric", "arm").rows() == [
         ("reach", "baseline"),
@@ -261,3 +262,35 @@ def test_confidence_must_be_a_probability(confidence: float) -> None:
     message = f"confidence must be a float in (0, 1), got {confidence!r}."
     with pytest.raises(ConfigError, match=re.escape(message)):
         compare_arms(_experiment(), "baseline", {}, confidence=confidence)
+
+
+def test_amplification_is_reach_ratio_minus_one_paired_by_seed() -> None:
+    frame = _frame(
+        _series("chrono", 0, "reach_false", [1.0, 3.0])  # run value 2
+        + _series("chrono", 1, "reach_false", [4.0])
+        + _series("ranked", 0, "reach_false", [5.0, 7.0])  # 6: ratio 3
+        + _series("ranked", 1, "reach_false", [6.0])  # ratio 1.5
+        + _series("ranked", 0, "time", [1.0])  # not a reach metric
+        + _series("chrono", 0, "time", [1.0])
+    )
+    table = amplification(frame, "chrono")
+    assert table.columns == [
+        "arm", "group", "reach", "reference_reach", "amplification", "ci_low", "ci_high",
+        "n_seeds", "distinguishable",
+    ]  # fmt: skip
+    row = table.row(0, named=True)
+    assert (row["arm"], row["group"], row["n_seeds"]) == ("ranked", "false", 2)
+    assert row["amplification"] == pytest.approx((2.0 + 0.5) / 2)
+    assert row["reach"] == pytest.approx(6.0) and row["reference_reach"] == pytest.approx(3.0)
+    half = (
+        12.706204736174698 * math.sqrt(((2.0 - 1.25) ** 2 + (0.5 - 1.25) ** 2) / 1) / math.sqrt(2)
+    )
+    assert row["ci_high"] == pytest.approx(1.25 + half)
+    assert row["distinguishable"] is False
+    assert table.height == 1
+
+
+def test_amplification_needs_a_known_reference() -> None:
+    frame = _frame(_series("chrono", 0, "reach_false", [1.0]))
+    with pytest.raises(ConfigError, match="reference must be one of the arms"):
+        amplification(frame, "chronological")

@@ -9,7 +9,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from feedlab.core.errors import ShapeError
-from feedlab.experiments.summary import compare_arms
+from feedlab.experiments.summary import amplification, compare_arms
 from feedlab.io.report import write_report
 from feedlab.io.schema import METRICS_SCHEMA
 
@@ -86,7 +86,8 @@ def test_title_and_every_metric_appear(report: str) -> None:
 
 def test_plotly_js_is_inlined_exactly_once(report: str) -> None:
     assert report.count(get_plotlyjs()) == 1
-    assert report.count("<script") == 2 + len(METRICS)  # config, bundle, one per figure
+    # config, bundle, and per metric its days and its differences side by side
+    assert report.count("<script") == 2 + 2 * len(METRICS)
 
 
 def test_no_external_resources(report: str) -> None:
@@ -179,3 +180,71 @@ def test_comparison_must_have_the_needed_columns(tmp_path: Path) -> None:
     with pytest.raises(ShapeError, match="comparison must have a column 'diff_ci_low'"):
         write_report(tmp_path / "r.html", frame, comparison, title="t", config_toml="")
     assert list(tmp_path.iterdir()) == []
+
+
+def _traces_of(page: str, div_id: str) -> list[dict]:
+    match = re.search(rf'Plotly\.newPlot\(\s*"{div_id}",\s*', page)
+    assert match is not None, div_id
+    data, _ = json.JSONDecoder().raw_decode(page, match.end())
+    return data
+
+
+def test_each_metric_shows_the_arms_differences_beside_its_days(report: str) -> None:
+    figures = re.findall(r"<figure>(.*?)</figure>", report, re.S)
+    assert all("class='pair'" in figure and "compare-" in figure for figure in figures)
+    traces = _traces_of(report, "compare-0")  # engagement: only "ranked" differs from chrono
+    assert [trace["name"] for trace in traces] == ["ranked"]
+    assert traces[0]["x"] == [1.0]
+    assert traces[0]["marker"]["symbol"] == "circle"  # a zero-width interval excludes 0
+
+
+def test_not_distinguishable_differences_are_flagged(tmp_path: Path) -> None:
+    rows = []
+    for seed, (base, new) in enumerate([(1.0, 2.0), (1.0, 0.5), (1.0, 1.4)]):
+        rows += [("base", seed, 1, "m", base), ("new", seed, 1, "m", new)]
+    frame = pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row")
+    comparison = compare_arms(frame, "base", {})
+    path = tmp_path / "r.html"
+    write_report(path, frame, comparison, title="t", config_toml="")
+    page = path.read_text(encoding="utf-8")
+    assert "<td>3</td><td><span class='ns' title='interval includes 0'>n.s.</span></td>" in page
+    trace = _traces_of(page, "compare-0")[0]
+    assert trace["marker"]["symbol"] == "circle-open"
+
+
+def _rich_frame() -> pl.DataFrame:
+    rows = []
+    arms = {"chrono": 0.0, "ranked": 1.0}
+    for arm, shift in arms.items():
+        for seed in range(3):
+            for metric, value in {
+                "time_spent_min": 10 + 5 * shift + seed,
+                "affective_gap": 30 + shift,
+                "impressions_false_share": 0.04 + 0.01 * shift,
+                "wellbeing_mean": 0.6 - 0.01 * shift,
+                "reach_false": 1.0 + shift + 0.1 * seed,
+            }.items():
+                rows.append((arm, seed, 1, metric, float(value)))
+    return pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row")
+
+
+def test_trade_off_chart_and_amplification(tmp_path: Path) -> None:
+    frame = _rich_frame()
+    comparison = compare_arms(frame, "chrono", {})
+    amplified = amplification(frame, "chrono")
+    path = tmp_path / "r.html"
+    write_report(
+        path, frame, comparison, title="t", config_toml="", amplification=amplified,
+        reference="chrono",
+    )  # fmt: skip
+    page = path.read_text(encoding="utf-8")
+    trade = _traces_of(page, "trade-off")
+    assert len(trade) == 2 * 3  # two arms in three panels
+    ranked = [t for t in trade if t["name"] == "ranked"]
+    assert ranked[0]["x"] == [16.0] and ranked[0]["y"] == [31.0]
+    assert ranked[0]["error_x"]["visible"] is True
+    assert [t["error_y"]["visible"] for t in trade if t["name"] == "chrono"] == [False] * 3
+    bars = _traces_of(page, "amplification")
+    assert [b["name"] for b in bars] == ["ranked"]
+    assert bars[0]["x"] == ["false"]
+    assert "Amplification by content group" in page

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
 from feedlab.core import kernels
-from feedlab.core.arrays import F64Array, FloatArray, IntArray
+from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
 from feedlab.core.errors import ShapeError
 from feedlab.platform.candidates import Candidates
 from feedlab.platform.estimator import PersonModel
-from feedlab.platform.observe import LOGGED_ACTIONS, PostView
+from feedlab.platform.observe import (
+    LOGGED_ACTIONS,
+    ImpressionLog,
+    PostView,
+    SurveyLog,
+    UserControls,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +30,8 @@ class RankContext:
     popularity: FloatArray  # (n_sessions, n_candidates) engagements logged on the cascade
     view: PostView
     tick: int
-    model: PersonModel | None = None  # the platform's logged history of each person, if given
+    model: PersonModel | None = None  # the digital model (estimated_* of the session persons)
+    memory: Any = None  # what a ranker that remembers (:class:`Remembers`) kept between ticks
 
     def prediction(self, action: str) -> FloatArray:
         """Predicted probability of ``action`` for every candidate."""
@@ -86,3 +93,52 @@ def check_ranker(ranker: Ranker, context: RankContext, k: int = 5) -> None:
 
 class FillsFeeds:
     """Marker base: rankers that always fill ``min(k, n_valid)`` slots."""
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a ranker that remembers may learn from after a tick: only what the platform logs.
+
+    Attributes:
+        log: the tick's impression log.
+        predictions: what the model predicted for the shown slots, ``(n_sessions, k, A)``.
+        in_network: whether each shown slot came from a followed account, ``(n_sessions, k)``.
+        view: observable post columns.
+        model: the digital model after learning from ``log``.
+        survey: answers to the platform's survey this tick, if the ranker asked for one.
+        ticks_per_day: ticks in a simulated day.
+    """
+
+    log: ImpressionLog
+    predictions: FloatArray
+    in_network: BoolArray
+    view: PostView
+    model: PersonModel
+    survey: SurveyLog | None
+    ticks_per_day: int
+
+
+class Remembers:
+    """Base of rankers that keep a memory in the platform state between ticks.
+
+    The platform calls :meth:`start_memory` once, :meth:`remember` after every tick's learning,
+    and passes the memory to :meth:`Ranker.rank` as ``context.memory``. A ranker must still rank
+    with ``context.memory`` (or ``context.model``) left ``None``, from its fallback.
+
+    Attributes:
+        wants_controls: whether :meth:`start_memory` needs the people's feed settings.
+    """
+
+    wants_controls: ClassVar[bool] = False
+
+    def survey_share(self) -> float:
+        """Share of sessions the platform surveys each tick for this ranker (0: no survey)."""
+        return 0.0
+
+    def start_memory(self, n_people: int, capacity: int, controls: UserControls | None) -> Any:
+        """The memory before anything is logged (``capacity``: slots of the post ring)."""
+        raise NotImplementedError
+
+    def remember(self, memory: Any, feedback: Feedback) -> Any:
+        """The memory after one tick's ``feedback`` (it may be updated in place and returned)."""
+        raise NotImplementedError
