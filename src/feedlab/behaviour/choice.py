@@ -138,6 +138,7 @@ def respond(
     params: ChoiceParams,
     streams: Streams,
     tick: int,
+    shift: FloatArray | None = None,
 ) -> Responses:
     """Answer every impression of a batch of feeds.
 
@@ -149,6 +150,8 @@ def respond(
         params: response coefficients.
         streams: random streams.
         tick: current tick.
+        shift: log-odds added to the six actions, ``(n_sessions, feed_size, 6)`` in
+            :data:`ACTIONS` order (social proof, misinformation labels), or None.
 
     Returns:
         The :class:`Responses` of the batch.
@@ -192,6 +195,8 @@ def respond(
         + (1.0 - m) + (1.0 - quality),
         p.follow_base + p.interest_weight * m + p.agreement_weight * agree,
     )  # fmt: skip
+    if shift is not None:
+        logits = tuple(logit + shift[:, :, c] for c, logit in enumerate(logits))
     acts = [u[:, :, c] < _sigmoid(logit.astype(np.float32)) for c, logit in enumerate(logits)]
     click = acts[0]
 

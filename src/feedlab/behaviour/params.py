@@ -7,6 +7,7 @@ from feedlab.behaviour.controls import ControlParams
 from feedlab.behaviour.creation import CreationParams
 from feedlab.behaviour.drift import DriftParams
 from feedlab.behaviour.sessions import SessionParams
+from feedlab.behaviour.social_proof import SocialProofParams
 from feedlab.behaviour.survey import SurveyParams
 from feedlab.core.params import Params
 
@@ -21,6 +22,7 @@ class BehaviourParams(Params):
         drift: how they change.
         survey: how they answer the platform's "worth your time?" survey.
         controls: how they set feed controls when a platform offers them.
+        social_proof: how visible like counts sway them.
     """
 
     sessions: SessionParams = SessionParams()
@@ -29,3 +31,4 @@ class BehaviourParams(Params):
     drift: DriftParams = DriftParams()
     survey: SurveyParams = SurveyParams()
     controls: ControlParams = ControlParams()
+    social_proof: SocialProofParams = SocialProofParams()

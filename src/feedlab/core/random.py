@@ -45,6 +45,11 @@ GYM_RANK = "gym.rank"
 PEOPLE_SURVEY = "people.survey"
 PEOPLE_CONTROLS = "people.controls"
 PLATFORM_SURVEY = "platform.survey"
+# Interventions and adversaries (docs/interventions.md).
+WORLD_BOTS = "world.bots"
+WORLD_FACT_CHECK = "world.fact_check"
+PEOPLE_INTERVENTIONS = "people.interventions"
+PEOPLE_BOTS = "people.bots"
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

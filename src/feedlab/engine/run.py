@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.core.random import Streams
+from feedlab.engine.interventions import Interventions
 from feedlab.engine.step import Setup, homogenization_pairs, start, step
 from feedlab.io.atomic import atomic_path
 from feedlab.platform.rankers.base import Ranker
 from feedlab.platform.state import PlatformParams
+from feedlab.world.bots import AdversaryParams
 from feedlab.world.world import WorldParams
 
 MetricRow = tuple[str, int, int, str, float]
@@ -35,6 +37,8 @@ class Cell:
         warmup_days: days simulated first and not recorded, so that inboxes, the digital model
             and habits are past their empty start; recorded days are numbered from 1 after them.
         label: what else identifies the cell within its run (a sweep's point id), or empty.
+        interventions: the arm's interventions.
+        adversaries: the bot network of the society (the same in every arm).
     """
 
     arm: str
@@ -47,6 +51,8 @@ class Cell:
     ranker: Ranker
     warmup_days: int = 0
     label: str = ""
+    interventions: Interventions = field(default_factory=Interventions)
+    adversaries: AdversaryParams = field(default_factory=AdversaryParams)
 
     @property
     def total_days(self) -> int:
@@ -70,6 +76,8 @@ def setup_for(cell: Cell) -> Setup:
         ranker=cell.ranker,
         streams=streams,
         pairs=homogenization_pairs(cell.world.n_people, streams),
+        interventions=cell.interventions,
+        adversaries=cell.adversaries,
     )
 
 

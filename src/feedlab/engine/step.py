@@ -27,6 +27,7 @@ from feedlab.behaviour.social import social_effects
 from feedlab.behaviour.survey import answer_worth
 from feedlab.core.arrays import IntArray
 from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, PLATFORM_SURVEY, Streams
+from feedlab.engine import interventions as iv
 from feedlab.engine.trace import Tracer
 from feedlab.metrics.daily import (
     DayTally,
@@ -57,6 +58,7 @@ from feedlab.platform.state import (
     start_ranker_memory,
 )
 from feedlab.platform.survey import choose_respondents
+from feedlab.world.bots import AdversaryParams
 from feedlab.world.graph import add_follows
 from feedlab.world.world import World, WorldParams, init_world
 
@@ -72,6 +74,8 @@ class Setup:
     streams: Streams
     pairs: IntArray  # (n_pairs, 2) fixed random pairs of people for homogenization
     trace: Tracer | None = None  # records tracked people's feeds and beliefs (engine/trace.py)
+    interventions: iv.Interventions = field(default_factory=iv.Interventions)
+    adversaries: AdversaryParams = field(default_factory=AdversaryParams)
 
 
 @dataclass
@@ -85,6 +89,7 @@ class SimState:
     follow_src: list[IntArray] = field(default_factory=list)
     follow_dst: list[IntArray] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    extra: iv.Runtime | None = None  # interventions and adversaries (engine/interventions.py)
 
     def lap(self, stage: str, since: float) -> float:
         """Add the time since ``since`` to ``stage``'s total; return the current time."""
@@ -104,6 +109,9 @@ def homogenization_pairs(n_people: int, streams: Streams, n_pairs: int = 2000) -
 def start(setup: Setup) -> SimState:
     """The state at tick 0: a fresh society and a platform that knows nothing."""
     world = init_world(setup.world, setup.streams)
+    # --- interventions and adversaries: the bot network joins the world ---
+    world, extra = iv.start_world(world, setup.interventions, setup.adversaries, setup.streams)
+    # ---
     platform = init_platform(
         world.n_people,
         setup.world.n_topics,
@@ -122,7 +130,7 @@ def start(setup: Setup) -> SimState:
         world.posts.capacity,
         observe_controls(controls) if controls is not None else None,
     )
-    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup))
+    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup), extra=extra)
 
 
 def _new_tally(setup: Setup) -> DayTally:
@@ -139,6 +147,8 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     people, posts = world.people, world.posts
     view = observe_posts(posts)
     b = setup.behaviour
+    ivs, extra = setup.interventions, state.extra
+    assert extra is not None  # set by start()
 
     clock0 = time.perf_counter()
     # 1. new posts
@@ -146,25 +156,44 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
         people, b.creation, setup.world.posts.false_rate, setup.world.posts.slant_noise,
         hour, clock.tick_hours, streams, t,
     )  # fmt: skip
+    # --- interventions and adversaries: bots post, removed accounts do not ---
+    fields = iv.write_posts(
+        extra, setup.adversaries, world, fields, setup.world.posts.slant_noise, t, streams
+    )
+    # ---
     new_ids = posts.append(t, lifetime, **fields)
     ingest_posts(state.platform, view, new_ids)
+    # --- interventions and adversaries: bots amplify; the detector counts posts ---
+    iv.after_posts(
+        extra, ivs, setup.adversaries, state.platform, world, view, new_ids, t, lifetime, streams
+    )
+    # ---
     tally_posts(state.tally, posts, posts.slots_of(new_ids), threshold)
     clock0 = state.lap("posts", clock0)
 
     # 2. sessions
-    persons = np.flatnonzero(open_app(people, b.sessions, hour, clock.tick_hours, streams, t))
+    opened = np.flatnonzero(open_app(people, b.sessions, hour, clock.tick_hours, streams, t))
+    persons = iv.in_session(extra, opened)  # bots and removed accounts do not scroll
     clock0 = state.lap("sessions", clock0)
 
     # 3. feeds
     refresh(state.platform, view, setup.platform, t, lifetime)
+    # --- interventions: verdicts and removals reach the platform; filters and demotions ---
+    iv.before_feeds(extra, ivs, world, view, t, streams)
+    ranker = iv.feed_ranker(extra, ivs, state.platform, setup.ranker)
+    # ---
     served = serve(
-        state.platform, view, persons, setup.ranker, setup.platform,
+        state.platform, view, persons, ranker, setup.platform,
         streams.rng(PLATFORM_RANK, t), t, lifetime,
     )  # fmt: skip
     clock0 = state.lap("feeds", clock0)
 
     # 4. responses
-    responses = respond(people, posts, persons, served.slots, b.choice, streams, t)
+    # --- interventions: social proof and labels shift the odds; nudges, prompts, breaker ---
+    shift = iv.response_shift(extra, ivs, b, state.platform, view, served)
+    responses = respond(people, posts, persons, served.slots, b.choice, streams, t, shift=shift)
+    responses = iv.after_responses(extra, ivs, world, view, persons, served, responses, t, streams)
+    # ---
     clock0 = state.lap("responses", clock0)
 
     # 5. social consequences
@@ -192,6 +221,7 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
         remember_feedback(
             state.platform, setup.ranker, log, served, view, survey, clock.ticks_per_day
         )
+    iv.after_reshares(extra, ivs, view, reshare_ids)  # the bot detector counts reshares
     clock0 = state.lap("learning", clock0)
 
     # 7. people drift
@@ -218,6 +248,7 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     row = None
     if clock.is_day_end(t):
         row = close_day(state.tally, people, state.platform.model, setup.pairs)
+        row.update(iv.close_day(extra, ivs, t))  # interventions' and adversaries' metrics
         state.tally = _new_tally(setup)
         people = people.start_day()
         graph = add_follows(

@@ -19,9 +19,15 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.core.errors import ConfigError, UnknownComponentError, did_you_mean
 from feedlab.core.params import Params
+from feedlab.engine.interventions import (
+    InterventionParamsError,
+    Interventions,
+    build_interventions,
+)
 from feedlab.platform.rankers.base import Ranker
 from feedlab.platform.rankers.registry import RANKERS
 from feedlab.platform.state import PlatformParams
+from feedlab.world.bots import AdversaryParams
 from feedlab.world.world import WorldParams
 
 SCENARIO_PACKAGE = "feedlab.experiments.scenarios"
@@ -36,12 +42,15 @@ class ArmConfig(Params):
         ranker: registered ranker name (``engagement`` or a pinned ``engagement-v1``).
         ranker_params: keyword parameters of the ranker.
         platform: overrides of the experiment's ``platform`` table for this arm only.
+        interventions: interventions composed with the ranker, each a table
+            ``{name = "misinfo-label", <parameters>}`` (docs/interventions.md).
     """
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
     ranker: str = "engagement"
     ranker_params: dict[str, Any] = Field(default_factory=dict)
     platform: dict[str, Any] = Field(default_factory=dict)
+    interventions: list[dict[str, Any]] = Field(default_factory=list, max_length=32)
 
     @field_validator("ranker")
     @classmethod
@@ -72,6 +81,7 @@ class ExperimentConfig(Params):
         arms: the policies compared.
         reference: arm whose reach amplification is measured against (Huszár et al. 2022);
             default: the first arm with the chronological ranker, if any.
+        adversaries: a network of coordinated bots in the society (the same in every arm).
     """
 
     name: str = Field(
@@ -88,6 +98,7 @@ class ExperimentConfig(Params):
     platform: PlatformParams = PlatformParams()
     arms: list[ArmConfig] = Field(min_length=1, max_length=64)
     reference: str = ""
+    adversaries: AdversaryParams = AdversaryParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
@@ -108,6 +119,11 @@ class ExperimentConfig(Params):
         for i in range(len(self.arms)):
             self.arm_platform(i)
             self.arm_ranker(i)
+            self.arm_interventions(i)
+        if self.adversaries.n_bots >= self.world.n_people:
+            raise ConfigError(
+                f"adversaries.n_bots must be below world.n_people ({self.world.n_people}), got {self.adversaries.n_bots!r}."
+            )
         return self
 
     @property
@@ -149,9 +165,25 @@ class ExperimentConfig(Params):
                 f"arms[{index}].ranker_params are not accepted by {arm.ranker}: {error}."
             ) from None
 
+    def arm_interventions(self, index: int) -> Interventions:
+        """The validated interventions of arm ``index``."""
+        prefix = f"arms[{index}].interventions"
+        try:
+            return build_interventions(self.arms[index].interventions, prefix)
+        except InterventionParamsError as error:
+            where = f"{prefix}[{error.index}]"
+            raise ConfigError(format_errors(error.error, prefix=where, model=error.model)) from None
+
     def to_toml(self) -> str:
         """The fully resolved config as TOML (every default written out)."""
-        return tomli_w.dumps(self.model_dump(mode="json"))
+        raw = self.model_dump(mode="json")
+        for index, arm in enumerate(raw["arms"]):  # interventions with versioned names, defaults
+            bundle = self.arm_interventions(index)
+            arm["interventions"] = [
+                {"name": name, **item.model_dump(mode="json")}
+                for name, item in zip(bundle.names(), bundle.items, strict=True)
+            ]
+        return tomli_w.dumps(raw)
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,8 @@ def plan(config: ExperimentConfig) -> list[Cell]:
             behaviour=config.behaviour,
             platform=config.arm_platform(index),
             ranker=config.arm_ranker(index),
+            interventions=config.arm_interventions(index),
+            adversaries=config.adversaries,
         )
         for replicate in range(config.seeds)
         for index, arm in enumerate(config.arms)

@@ -85,6 +85,27 @@ METRICS: tuple[MetricSpec, ...] = (
                "Impressions per person that day of false posts."),
     MetricSpec("reach_true", "impressions/person/day", "mean",
                "Impressions per person that day of true posts."),
+    # Interventions and adversaries (metrics/interventions.py, docs/interventions.md).
+    MetricSpec("bot_reach_share", "share", "mean",
+               "Share of human accounts with at least one impression that day of a bot-originated "
+               "or bot-amplified post (its cascade started by a bot, or this copy reshared by one)."),
+    MetricSpec("bot_impressions_share", "share", "mean",
+               "Share of impressions that day whose post is bot-originated or bot-amplified."),
+    MetricSpec("labelled_impressions_share", "share", "mean",
+               "Share of impressions that day whose cascade carried a misinformation label."),
+    MetricSpec("cascades_labelled", "cascades/day", "mean",
+               "Cascades labelled false that day after a fact-check (misinfo-label)."),
+    MetricSpec("cascades_held", "cascades/day", "mean",
+               "Cascades held for review that day by the virality circuit breaker."),
+    MetricSpec("share_prompts_per_person", "prompts/person/day", "mean",
+               "Read-before-you-share prompts shown per person that day (share-friction)."),
+    MetricSpec("nudges_per_person", "nudges/person/day", "mean",
+               "Sessions that met a daily time-limit reminder, per person that day."),
+    MetricSpec("bots_removed_share", "share", "final",
+               "Share of bot accounts the platform has removed so far (detector recall); NaN "
+               "without bots."),
+    MetricSpec("removed_accounts_bot_share", "share", "final",
+               "Share of removed accounts that are bots (detector precision); NaN if none removed."),
 )  # fmt: skip
 
 REACH_PREFIX = "reach_"

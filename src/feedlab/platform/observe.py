@@ -188,3 +188,25 @@ def observe_controls(controls: Controls) -> UserControls:
         in_network_only=controls.in_network_only,
         no_outrage=controls.no_outrage,
     )
+
+
+# --- fact-checks: the only way the platform learns a post's veracity (docs/interventions.md) ---
+
+
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """Verdicts of fact-checkers or reviewers on cascades, as the platform receives them.
+
+    The platform learns that a post is false only here, and only for the cascades that were
+    checked and caught; it never reads the post's truth itself.
+    """
+
+    root_ids: U32Array  # (n,) cascades reviewed
+    rated_false: BoolArray  # (n,) rated false
+
+
+def observe_verdicts(root_ids: U32Array, rated_false: BoolArray) -> Verdicts:
+    """Hand the fact-checkers' verdicts to the platform."""
+    return Verdicts(
+        root_ids=np.asarray(root_ids, np.uint32), rated_false=np.asarray(rated_false, bool)
+    )

@@ -1,0 +1,45 @@
+"""Social proof: a visible like count makes people more likely to click and like.
+
+In the MusicLab experiment (Salganik, Dodds & Watts 2006) showing download counts made popular
+songs more popular and outcomes less predictable; on Reddit, a single early up-vote raised a
+comment's final score by 25% (Muchnik, Aral & Taylor 2013). Here the like count displayed under
+a post adds ``weight x log10(1 + likes)`` to the log-odds of clicking and liking it, so a post
+showing 100 likes gets +2 x weight. Hiding like counts (the ``hidden-likes`` intervention,
+Instagram's 2019 test) sets the displayed count to zero and removes the effect.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from feedlab.core.arrays import FloatArray
+from feedlab.core.params import Params
+
+CLICK_CHANNEL = 0
+LIKE_CHANNEL = 1
+SHARE_CHANNEL = 2
+N_RESPONSE_CHANNELS = 6
+"""Order of the log-odds a shift adds to: click, like, share, reply, hide, follow."""
+
+
+class SocialProofParams(Params):
+    """How visible like counts sway people.
+
+    Attributes:
+        weight: log-odds added to clicking and liking per factor of ten in the displayed likes
+            (Salganik, Dodds & Watts 2006; Muchnik, Aral & Taylor 2013).
+    """
+
+    weight: float = Field(0.15, ge=0, le=5)
+
+
+def social_proof_shift(likes_shown: FloatArray, params: SocialProofParams) -> FloatArray:
+    """Log-odds shifts ``(n_sessions, k, 6)`` from the like counts displayed on each slot."""
+    shift = np.zeros((*likes_shown.shape, N_RESPONSE_CHANNELS), np.float32)
+    if params.weight == 0.0:
+        return shift
+    boost = params.weight * np.log10(1.0 + np.maximum(likes_shown, 0.0))
+    shift[..., CLICK_CHANNEL] = boost
+    shift[..., LIKE_CHANNEL] = boost
+    return shift
