@@ -5,6 +5,7 @@ from __future__ import annotations
 from feedlab.behaviour.choice import ChoiceParams
 from feedlab.behaviour.creation import CreationParams
 from feedlab.behaviour.drift import DriftParams
+from feedlab.behaviour.reactions import ReactionParams
 from feedlab.behaviour.sessions import SessionParams
 from feedlab.core.params import Params
 
@@ -17,9 +18,11 @@ class BehaviourParams(Params):
         choice: how they answer impressions.
         creation: what they post.
         drift: how they change.
+        reactions: how they answer ads and notifications, and when they leave.
     """
 
     sessions: SessionParams = SessionParams()
     choice: ChoiceParams = ChoiceParams()
     creation: CreationParams = CreationParams()
     drift: DriftParams = DriftParams()
+    reactions: ReactionParams = ReactionParams()

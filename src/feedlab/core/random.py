@@ -38,6 +38,11 @@ PEOPLE_DRIFT = "people.drift"
 PLATFORM_RANK = "platform.rank"
 PLATFORM_CANDIDATES = "platform.candidates"
 METRICS_SAMPLE = "metrics.sample"
+PEOPLE_ADS = "people.ads"
+PEOPLE_NOTIFICATIONS = "people.notifications"
+PEOPLE_CONSENT = "people.consent"
+PLATFORM_ADS = "platform.ads"
+PLATFORM_OPTIMIZER = "platform.optimizer"
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

@@ -25,6 +25,16 @@ from feedlab.behaviour.sessions import open_app
 from feedlab.behaviour.social import social_effects
 from feedlab.core.arrays import IntArray
 from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, Streams
+from feedlab.engine.goals import (
+    Goals,
+    close_goals_day,
+    log_tick,
+    notify,
+    reachable,
+    serve_tested,
+    show_ads,
+    start_goals,
+)
 from feedlab.metrics.daily import (
     DayTally,
     close_day,
@@ -43,7 +53,6 @@ from feedlab.platform.state import (
     init_platform,
     learn_from_log,
     refresh,
-    serve,
 )
 from feedlab.world.graph import add_follows
 from feedlab.world.world import World, WorldParams, init_world
@@ -72,6 +81,7 @@ class SimState:
     follow_src: list[IntArray] = field(default_factory=list)
     follow_dst: list[IntArray] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    goals: Goals | None = None  # ads, notifications, optimizer, consent (None when all off)
 
     def lap(self, stage: str, since: float) -> float:
         """Add the time since ``since`` to ``stage``'s total; return the current time."""
@@ -98,7 +108,11 @@ def start(setup: Setup) -> SimState:
         observe_follows(world.graph),
         setup.platform,
     )
-    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup))
+    goals = start_goals(
+        setup.platform, setup.ranker, world.n_people, setup.world.n_topics,
+        world.clock.ticks_per_day, setup.streams,
+    )  # fmt: skip
+    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup), goals=goals)
 
 
 def _new_tally(setup: Setup) -> DayTally:
@@ -128,19 +142,38 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     clock0 = state.lap("posts", clock0)
 
     # 2. sessions
-    persons = np.flatnonzero(open_app(people, b.sessions, hour, clock.tick_hours, streams, t))
+    persons: IntArray = np.flatnonzero(
+        open_app(people, b.sessions, hour, clock.tick_hours, streams, t)
+    )
+    # --- platform goals: growth notifications bring people in; people who left stay away ---
+    if state.goals is not None:
+        opened = np.zeros(world.n_people, bool)
+        opened[persons] = True
+        people, notified = notify(
+            state.goals, people, setup.platform, b.reactions, streams, t, clock.ticks_per_day
+        )
+        persons = np.flatnonzero(reachable(state.goals, opened, notified))
+    # --- end platform goals ---
     clock0 = state.lap("sessions", clock0)
 
     # 3. feeds
     refresh(state.platform, view, setup.platform, t, lifetime)
-    served = serve(
-        state.platform, view, persons, setup.ranker, setup.platform,
+    served = serve_tested(
+        state.goals, state.platform, view, persons, setup.ranker, setup.platform,
         streams.rng(PLATFORM_RANK, t), t, lifetime,
     )  # fmt: skip
+    persons = served.persons  # bucket order when a ranking weight is under test
     clock0 = state.lap("feeds", clock0)
 
     # 4. responses
     responses = respond(people, posts, persons, served.slots, b.choice, streams, t)
+    # --- platform goals: ads auctioned into the feeds' ad slots and answered ---
+    if state.goals is not None:
+        people = show_ads(
+            state.goals, people, state.platform, setup.platform, b.reactions,
+            b.drift.confidence, persons, responses.seen, streams, t, clock.ticks_per_day,
+        )  # fmt: skip
+    # --- end platform goals ---
     clock0 = state.lap("responses", clock0)
 
     # 5. social consequences
@@ -152,6 +185,11 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
 
     # 6. the platform logs and learns
     log = observe_impressions(t, persons, served.post_ids, responses)
+    if state.goals is not None:  # --- platform goals: consent redaction, usage, growth log ---
+        log = log_tick(
+            state.goals, log, view, setup.platform, responses.dwell_seconds, hour, t,
+            clock.ticks_per_day,
+        )  # fmt: skip
     learn_from_log(state.platform, log, served, view, setup.platform, hour, clock.ticks_per_day)
     ingest_posts(state.platform, view, reshare_ids)
     clock0 = state.lap("learning", clock0)
@@ -175,6 +213,13 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     row = None
     if clock.is_day_end(t):
         row = close_day(state.tally, people, state.platform.model, setup.pairs)
+        if state.goals is not None:  # --- platform goals: daily metrics and the optimizer ---
+            row.update(
+                close_goals_day(
+                    state.goals, people, state.platform, setup.platform, b.reactions,
+                    streams, t, clock.ticks_per_day,
+                )
+            )  # fmt: skip
         state.tally = _new_tally(setup)
         people = people.start_day()
         graph = add_follows(
