@@ -228,8 +228,9 @@ def allocate(
 
     Each win may be charged at most the winner's bid, so an advertiser may win at most
     ``floor(remaining / bid)`` slots. When the feeds' auctions would exceed that, the advertiser
-    keeps its first wins (feed order) and leaves; the feeds in which it lost are re-auctioned
-    without it. Each round retires at least one advertiser, so there are at most ``n_ads + 1``.
+    keeps its first wins (feed order) and the feeds where it lost are re-auctioned without it.
+    Eligibility only shrinks, so rounds end; after ``4 x n_ads`` rounds an advertiser still over
+    its capacity leaves every open auction, which ends the loop within ``n_ads`` more rounds.
 
     Returns:
         ``(winner, price)`` as :func:`gsp`.
@@ -240,6 +241,7 @@ def allocate(
     eligible = eligible & (capacity > 0)[None, :]
     winner, price = gsp(bids, pctr, eligible, n_slots, reserve, width)
     todo = np.arange(pctr.shape[0])
+    rounds = 0
     while todo.size:
         wins = winner[todo]
         rows, cols = np.nonzero(wins >= 0)  # feed order, then slot order
@@ -253,11 +255,14 @@ def allocate(
         rank = np.empty(ads.size, np.int64)
         rank[order] = np.arange(ads.size) - starts[ads[order]]
         lost = over[ads] & (rank >= capacity[ads])
+        eligible[todo[rows[lost]], ads[lost]] = False
+        rounds += 1
+        if rounds >= 4 * n_ads:
+            eligible[np.ix_(todo, np.flatnonzero(over))] = False
         redo_local = np.unique(rows[lost])
         settled = np.setdiff1d(np.arange(todo.size), redo_local)
         settled_wins = wins[settled]
         capacity = capacity - np.bincount(settled_wins[settled_wins >= 0], minlength=n_ads)
-        capacity[over] = 0
         eligible[:, capacity <= 0] = False
         todo = todo[redo_local]
         winner[todo], price[todo] = gsp(
