@@ -94,7 +94,7 @@ def _tunable_start(params: PlatformParams, ranker: Ranker) -> dict[str, float]:
         value = getattr(ranker, attr, None)
         if attr not in fields or not isinstance(value, int | float):
             raise ConfigError(
-                f"platform.optimizer.parameters must name numeric fields of the arm's ranker, got {name!r}."
+                f"platform.optimizer.parameters must name numeric fields of the arm's ranker ({type(ranker).__name__}), got {name!r}."
             )
         values[name] = float(value)
     return values

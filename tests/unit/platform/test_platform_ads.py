@@ -69,7 +69,9 @@ def test_allocation_never_lets_spend_exceed_the_remaining_budget(seed: int) -> N
     bids = rng.uniform(0.2, 1.0, n_ads)
     remaining = np.array([0.0, 0.5, 1.0, 3.0, 50.0, 1000.0])
     pctr = rng.uniform(0.01, 0.3, (2000, n_ads)).astype(np.float32)
-    winner, price = allocate(bids, pctr, np.ones((2000, n_ads), bool), np.full(2000, 3), 0.0, remaining)
+    winner, price = allocate(
+        bids, pctr, np.ones((2000, n_ads), bool), np.full(2000, 3), 0.0, remaining
+    )
     # even if every slot were clicked, nobody would be charged beyond what is left
     worst = np.bincount(winner[winner >= 0], price[winner >= 0], n_ads)
     assert (worst <= remaining + 1e-9).all()
@@ -90,7 +92,9 @@ def test_a_full_day_of_clicks_never_overspends(seed: int) -> None:
         n = 300
         pctr = rng.uniform(0.05, 0.5, (n, 3)).astype(np.float32)
         eligible = rng.random((n, 3)) < state.pace[None, :]
-        winner, price = allocate(bids, pctr, eligible, np.full(n, 2), 0.0, budgets - state.spent_today)
+        winner, price = allocate(
+            bids, pctr, eligible, np.full(n, 2), 0.0, budgets - state.spent_today
+        )
         clicked = rng.random(winner.shape) < 0.6
         record_clicks(state, winner, price, np.ones(winner.shape, bool), clicked)
         pace_update(state, params, tick)
@@ -99,7 +103,10 @@ def test_a_full_day_of_clicks_never_overspends(seed: int) -> None:
 
 
 def test_pacing_throttles_an_advertiser_that_spends_ahead_of_the_day() -> None:
-    ads = [AdvertiserParams(name="fast", budget=10.0, bid=1.0), AdvertiserParams(name="slow", budget=10.0, bid=1.0)]
+    ads = [
+        AdvertiserParams(name="fast", budget=10.0, bid=1.0),
+        AdvertiserParams(name="slow", budget=10.0, bid=1.0),
+    ]
     params = AdsParams(enabled=True, advertisers=ads)
     state = init_ads(params, n_topics=2, ticks_per_day=24)
     state.spent_today[:] = [8.0, 0.0]  # at 02:00 the schedule expects ~1.25
@@ -135,14 +142,27 @@ def _raw(**ads: object) -> dict[str, object]:
 
 
 def test_bad_ad_settings_get_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match=re.escape("platform.ads.ad_load must be less than or equal to 1")):
+    with pytest.raises(
+        ConfigError, match=re.escape("platform.ads.ad_load must be less than or equal to 1")
+    ):
         validate_config(_raw(ad_load=1.5))
-    with pytest.raises(ConfigError, match=re.escape("platform.ads.advertisers[0].budget must be greater than or equal to 0")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("platform.ads.advertisers[0].budget must be greater than or equal to 0"),
+    ):
         validate_config(_raw(advertisers=[{"name": "x", "budget": -5.0, "bid": 1.0}]))
-    with pytest.raises(ConfigError, match=re.escape("platform.ads.advertisers must list at least one advertiser")):
+    with pytest.raises(
+        ConfigError, match=re.escape("platform.ads.advertisers must list at least one advertiser")
+    ):
         validate_config(_raw(enabled=True))
-    with pytest.raises(ConfigError, match=re.escape("advertisers[0].target_flags[0] must be 'lonely_late_night'")):
-        validate_config(_raw(advertisers=[{"name": "x", "budget": 5.0, "bid": 1.0, "target_flags": ["sad"]}]))
-    params = AdsParams(enabled=True, advertisers=[AdvertiserParams(name="x", budget=1.0, bid=1.0, topic=9)])
+    with pytest.raises(
+        ConfigError, match=re.escape("advertisers[0].target_flags[0] must be 'lonely_late_night'")
+    ):
+        validate_config(
+            _raw(advertisers=[{"name": "x", "budget": 5.0, "bid": 1.0, "target_flags": ["sad"]}])
+        )
+    params = AdsParams(
+        enabled=True, advertisers=[AdvertiserParams(name="x", budget=1.0, bid=1.0, topic=9)]
+    )
     with pytest.raises(ConfigError, match=re.escape("must be below world.n_topics (4), got 9")):
         init_ads(params, n_topics=4, ticks_per_day=24)

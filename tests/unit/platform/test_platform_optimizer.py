@@ -98,9 +98,20 @@ def test_objectives_value_what_each_business_model_sells() -> None:
     minutes = np.array([100.0, 0.0])
     subscribed = np.array([True, True])
     zeros = np.zeros(2)
-    ad = objective_value(ObjectiveParams(kind="ad-funded"), revenue, minutes, subscribed, zeros, zeros)
-    sub = objective_value(ObjectiveParams(kind="subscription"), revenue, minutes, subscribed, np.array([0.0, 3.0]), np.array([0.0, 10.0]))
-    mix = objective_value(ObjectiveParams(kind="mix", ad_share=0.5), revenue, minutes, subscribed, zeros, zeros)
+    ad = objective_value(
+        ObjectiveParams(kind="ad-funded"), revenue, minutes, subscribed, zeros, zeros
+    )
+    sub = objective_value(
+        ObjectiveParams(kind="subscription"),
+        revenue,
+        minutes,
+        subscribed,
+        np.array([0.0, 3.0]),
+        np.array([0.0, 10.0]),
+    )
+    mix = objective_value(
+        ObjectiveParams(kind="mix", ad_share=0.5), revenue, minutes, subscribed, zeros, zeros
+    )
     assert ad[0] > ad[1] == 0.0
     assert sub[0] == pytest.approx(0.3) and sub[1] < sub[0]
     np.testing.assert_allclose(mix, 0.5 * ad + 0.5 * 0.3)
@@ -108,8 +119,16 @@ def test_objectives_value_what_each_business_model_sells() -> None:
 
 def test_unknown_optimizer_parameters_get_a_clear_error() -> None:
     raw = {"arms": [{"name": "a"}], "platform": {"optimizer": {"parameters": ["ad_lod"]}}}
-    with pytest.raises(ConfigError, match=re.escape("platform.optimizer.parameters must be a list of ad_load, notifications_per_day, ranker.<field>, got 'ad_lod'")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "platform.optimizer.parameters must be a list of ad_load, notifications_per_day, ranker.<field>, got 'ad_lod'"
+        ),
+    ):
         validate_config(raw)
     raw["platform"] = {"objective": {"kind": "donations"}}
-    with pytest.raises(ConfigError, match=re.escape("platform.objective.kind must be 'ad-funded', 'subscription' or 'mix'")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("platform.objective.kind must be 'ad-funded', 'subscription' or 'mix'"),
+    ):
         validate_config(raw)
