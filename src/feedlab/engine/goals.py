@@ -363,18 +363,18 @@ def close_goals_day(
         row.update(retention(goals.history, goals.day))
         row["churned_share"] = float(goals.reach.left.mean())
         row["notifications_disabled_share"] = float(goals.reach.push_off.mean())
+    subscribed: BoolArray
+    if g is not None:
+        subscribed = (g.last_seen >= 0) & (tick - g.last_seen < SUBSCRIBED_DAYS * ticks_per_day)
+    else:
+        recent = [(goals.day - i) % 31 for i in range(min(SUBSCRIBED_DAYS, goals.day + 1))]
+        subscribed = np.asarray(goals.history[recent].any(axis=0))
+    value = optimizer.objective_value(
+        params.objective, goals.revenue, goals.minutes, subscribed, goals.hides, goals.notified
+    )
+    row["objective_per_person"] = float(value.mean())
     opt = goals.optimizer
     if opt is not None:
-        subscribed: BoolArray
-        if g is not None:
-            subscribed = (g.last_seen >= 0) & (tick - g.last_seen < SUBSCRIBED_DAYS * ticks_per_day)
-        else:
-            recent = [(goals.day - i) % 31 for i in range(min(SUBSCRIBED_DAYS, goals.day + 1))]
-            subscribed = np.asarray(goals.history[recent].any(axis=0))
-        value = optimizer.objective_value(
-            params.objective, goals.revenue, goals.minutes, subscribed, goals.hides, goals.notified
-        )
-        row["objective_per_person"] = float(value.mean())
         done = optimizer.record_day(opt, params.optimizer, value, goals.day)
         if done is not None:
             entry = opt.log[-1]

@@ -101,7 +101,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("notifications_disabled_share", "share", "final",
                "Share of people who have switched notifications off."),
     MetricSpec("objective_per_person", "objective units/person/day", "mean",
-               "Mean value of a person's day under platform.objective, from the platform's own log; recorded when platform.optimizer.enabled."),
+               "Mean value of a person's day under platform.objective, from the platform's own log."),
     MetricSpec("experiments_run", "tests", "final",
                "A/B tests the platform optimizer has finished (cumulative, warm-up included)."),
     MetricSpec("experiments_shipped", "tests", "final",

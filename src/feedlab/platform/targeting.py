@@ -145,8 +145,10 @@ def inventory(
     minutes = model.minutes[persons].astype(np.float64)
     usage_conf = 1.0 - np.exp(-minutes / p.minutes_evidence)
     night = model.night_minutes[persons] / (minutes + 1.0)
-    risk = model.estimated_wellbeing_risk()[persons]
     median = float(np.median(model.minutes)) + 1.0
+    # the model's usage-based risk score (estimated_wellbeing_risk), for ``persons`` only
+    heavy = minutes / median
+    risk = 1.0 / (1.0 + np.exp(-(1.2 * (heavy - 1.5) + 4.0 * (night - 0.2))))
     outrage = model.estimated_outrage_susceptibility(persons)
     outrage_se = model.estimated_outrage_susceptibility_se()[persons]
     flags = np.stack(

@@ -74,3 +74,20 @@ def test_opted_out_sessions_keep_explicit_actions_but_lose_dwell() -> None:
     assert not red.actions[1, 1, LOGGED_ACTIONS.index("long_dwell")]
     assert red.actions[0, 1, LOGGED_ACTIONS.index("long_dwell")]
     assert redact(log, np.zeros(8, bool)) is log
+
+
+def test_late_night_heavy_use_flags_lonely_late_night(seed: int) -> None:
+    model = init_person_model(200, 3, 16)
+    rng = np.random.default_rng(seed)
+    model.minutes[:] = rng.exponential(40.0, 200)
+    model.night_minutes[:] = model.minutes * rng.random(200) * 0.3
+    model.minutes[:10] = 600.0
+    model.night_minutes[:10] = 400.0
+    inv = inventory(model, np.arange(200), TargetingParams(), leaning_noise=0.6)
+    lonely = inv.flags_held[:, FLAGS.index("lonely_late_night")]
+    assert lonely[:10].all()
+    # the flag agrees with the model's own usage-based risk score
+    risk = model.estimated_wellbeing_risk()
+    night = model.night_minutes / (model.minutes + 1.0)
+    expected = (night >= 0.2) & (risk >= 0.5) & (1 - np.exp(-model.minutes / 60.0) >= 0.6)
+    np.testing.assert_array_equal(lonely, expected)
