@@ -12,6 +12,8 @@ from feedlab.engine.run import run_cell
 from feedlab.engine.step import Setup, SimState
 from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.runner import plan, run_experiment
+from feedlab.metrics.catalog import METRICS
+from feedlab.metrics.goals import GOAL_METRICS
 
 ADVERTISERS = (
     'platform.ads.advertisers=[{name="shoes", budget=1.5, bid=0.4, topic=1, target_topics=[1]},'
@@ -68,7 +70,10 @@ def test_the_goal_stages_are_deterministic(tmp_path: Path) -> None:
     first, second = _rows(config), _rows(config)
     assert first == second
     metrics = {m for _, _, _, m, _ in first}
-    assert {"ad_revenue", "notifications_sent", "experiments_run", "opt_out_share"} <= metrics
+    documented = {m.name for m in METRICS}
+    assert set(GOAL_METRICS) <= documented
+    assert set(GOAL_METRICS) <= metrics  # every block on: every goal metric is recorded
+    assert {m for m in metrics if not m.startswith("optimizer.")} == documented
 
 
 def test_daily_ad_spend_never_exceeds_the_budgets(tmp_path: Path) -> None:

@@ -81,6 +81,19 @@ def wanted(params: PlatformParams) -> bool:
     )
 
 
+def check_goal_settings(params: PlatformParams, ranker: Ranker, n_topics: int) -> None:
+    """Check the goal blocks against the arm's ranker and the world, before anything runs.
+
+    Raises:
+        ConfigError: for an advertiser topic the world does not have, or an optimizer parameter
+            ``ranker.<field>`` that the arm's ranker does not have.
+    """
+    if params.ads.enabled:
+        ad_book.init_ads(params.ads, n_topics, 1)
+    if params.optimizer.enabled:
+        _tunable_start(params, ranker)
+
+
 def _tunable_start(params: PlatformParams, ranker: Ranker) -> dict[str, float]:
     values: dict[str, float] = {
         "ad_load": params.ads.ad_load,
@@ -165,12 +178,14 @@ def notify(
     objective = params.objective
     cost = (1.0 - objective.ad_weight) * objective.notification_cost / max(objective.fee, 1e-9)
     items = goals.growth.queued.copy()
+    # Switching notifications off is a setting the platform holds; an uninstalled app's push
+    # token stops working, so the platform also stops pushing to people who left.
+    unreachable = goals.reach.push_off | goals.reach.left
     kind = growth.choose(
-        goals.growth, params.notifications, cap.astype(np.int64), goals.reach.push_off,
+        goals.growth, params.notifications, cap.astype(np.int64), unreachable,
         tick, ticks_per_day, cost,
     )  # fmt: skip
-    delivered = (kind >= 0) & ~goals.reach.left
-    goals.notified += delivered
+    goals.notified += kind >= 0
     people, goals.reach, opens = react_to_notifications(
         people, goals.reach, kind, items, reactions, streams, tick
     )

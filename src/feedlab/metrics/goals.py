@@ -17,6 +17,15 @@ from feedlab.platform.estimator import PersonModel
 from feedlab.platform.targeting import BANDS, FLAGS, Inventory, TargetingParams
 from feedlab.world.people import People
 
+GOAL_METRICS = (
+    "ad_revenue", "revenue_per_person", "ad_impressions", "ad_ctr", "ad_targeting_precision",
+    "criteria_per_person", "criteria_precision", "notifications_sent", "notification_open_rate",
+    "retention_d1", "retention_d7", "retention_d30", "churned_share",
+    "notifications_disabled_share", "objective_per_person", "experiments_run",
+    "experiments_shipped", "opt_out_share", "leaning_inference_mae_opt_out",
+    "leaning_inference_mae_opt_in", "criteria_per_person_opt_out", "criteria_per_person_opt_in",
+)  # fmt: skip
+"""Metrics recorded only when a ``platform`` goal block is enabled (see docs/platform.md)."""
 RETENTION_DAYS = (1, 7, 30)
 TRUE_MEMORY = 0.5 ** (1.0 / 30.0)
 """Daily decay of the true usage the life-state flags are scored against (30-day half-life)."""

@@ -132,3 +132,34 @@ def test_unknown_optimizer_parameters_get_a_clear_error() -> None:
         match=re.escape("platform.objective.kind must be 'ad-funded', 'subscription' or 'mix'"),
     ):
         validate_config(raw)
+
+
+def test_ranker_weights_the_arm_ranker_lacks_are_refused_at_load() -> None:
+    raw = {
+        "arms": [{"name": "e"}, {"name": "c", "ranker": "chronological"}],
+        "platform": {"optimizer": {"enabled": True, "parameters": ["ranker.reply"]}},
+    }
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "arms[1] (c): platform.optimizer.parameters must name numeric fields of the arm's ranker"
+        ),
+    ):
+        validate_config(raw)
+    raw["arms"] = [{"name": "e"}]
+    assert validate_config(raw).arms[0].name == "e"
+
+
+def test_advertiser_topics_are_checked_against_the_world_at_load() -> None:
+    raw = {
+        "arms": [{"name": "e"}],
+        "world": {"n_topics": 4},
+        "platform": {
+            "ads": {
+                "enabled": True,
+                "advertisers": [{"name": "x", "budget": 1.0, "bid": 1.0, "topic": 6}],
+            }
+        },
+    }
+    with pytest.raises(ConfigError, match=re.escape("must be below world.n_topics (4), got 6")):
+        validate_config(raw)
