@@ -202,12 +202,15 @@ def print_summary(config: ExperimentConfig, comparison: pl.DataFrame) -> None:
             table.add_column(arm, justify="right")
             table.add_column(f"Δ {arm} [95% CI]", justify="right")
     by = {(r["arm"], r["metric"]): r for r in comparison.iter_rows(named=True)}
+    nan = float("nan")  # an arm that does not record a metric (its platform block is off)
+    absent = {"mean": nan, "diff": nan, "diff_ci_low": nan, "diff_ci_high": nan}
+    absent["distinguishable"] = False
     for metric in comparison["metric"].unique(maintain_order=True):
-        cells = [metric, _fmt(by[(baseline, metric)]["mean"])]
+        cells = [metric, _fmt(by.get((baseline, metric), absent)["mean"])]
         for arm in arms:
             if arm == baseline:
                 continue
-            r = by[(arm, metric)]
+            r = by.get((arm, metric), absent)
             mark = "*" if r["distinguishable"] else " "
             ci = f"[{_fmt(r['diff_ci_low'], 3)}, {_fmt(r['diff_ci_high'], 3)}]"
             cells += [_fmt(r["mean"]), f"{_fmt(r['diff'], 3)} {ci}{mark}"]
