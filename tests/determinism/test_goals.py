@@ -10,7 +10,7 @@ import polars as pl
 
 from feedlab.engine.run import run_cell
 from feedlab.engine.step import Setup, SimState
-from feedlab.experiments.config import ExperimentConfig, load_config
+from feedlab.experiments.config import ExperimentConfig, load_config, scenario_names
 from feedlab.experiments.runner import plan, run_experiment
 from feedlab.metrics.catalog import METRICS
 from feedlab.metrics.goals import GOAL_METRICS
@@ -130,3 +130,22 @@ def test_the_optimizer_log_lands_in_the_results_folder(tmp_path: Path) -> None:
     frame = pl.read_parquet(result.run_dir / "metrics.parquet")
     assert not frame["metric"].str.starts_with("optimizer.").any()
     assert frame.filter(pl.col("metric") == "experiments_run")["value"].is_finite().all()
+
+
+GOAL_SCENARIOS = (
+    "ads-targeting",
+    "growth-notifications",
+    "autonomous-optimizer",
+    "business-models",
+    "consent",
+)
+
+
+def test_the_goal_scenarios_are_built_in_and_small() -> None:
+    assert set(GOAL_SCENARIOS) <= set(scenario_names())
+    for name in GOAL_SCENARIOS:
+        config = load_config(name)
+        assert config.seeds >= 2
+        person_days = config.world.n_people * (config.days + config.warmup_days) * len(config.arms)
+        assert person_days * config.seeds <= 300_000, name  # about two minutes on two cores
+        assert any(config.arm_platform(i) != config.platform for i in range(len(config.arms)))
