@@ -10,12 +10,12 @@ come from :mod:`feedlab.behaviour.reactions`; truth-based scores from :mod:`feed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from feedlab.behaviour.reactions import (
     Reach,
+    ReactionParams,
     init_reach,
     react_to_ads,
     react_to_notifications,
@@ -165,7 +165,7 @@ def notify(
     goals: Goals,
     people: People,
     params: PlatformParams,
-    reactions: Any,
+    reactions: ReactionParams,
     streams: Streams,
     tick: int,
     ticks_per_day: int,
@@ -247,7 +247,7 @@ def show_ads(
     people: People,
     platform: PlatformState,
     params: PlatformParams,
-    reactions: Any,
+    reactions: ReactionParams,
     confidence: float,
     persons: IntArray,
     seen: BoolArray,
@@ -347,7 +347,7 @@ def close_goals_day(
     people: People,
     platform: PlatformState,
     params: PlatformParams,
-    reactions: Any,
+    reactions: ReactionParams,
     streams: Streams,
     tick: int,
     ticks_per_day: int,

@@ -17,7 +17,7 @@ and each slot is charged at most its bid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -102,7 +102,6 @@ class AdState:
     clicks: F64Array  # (n_advertisers,) clicks logged, all time
     traffic: F64Array  # (ticks_per_day,) decayed sessions logged per tick of the day
     revenue_total: float = 0.0
-    last: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def init_ads(params: AdsParams, n_topics: int, ticks_per_day: int) -> AdState:
