@@ -104,6 +104,7 @@ def test_a_ranking_weight_under_test_serves_each_bucket_its_own_ranker(
     overrides = [
         "platform.optimizer.enabled=true",
         'platform.optimizer.parameters=["ranker.hide"]',
+        "arms.1.ranker=engagement",  # every arm's ranker must have the weight under test
     ]
     _, state = simulate(n_people=500, ticks=12, overrides=overrides)
     opt = state.goals.optimizer if state.goals else None
