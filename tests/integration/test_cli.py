@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from feedlab.cli.main import app
 from feedlab.io.catalog import CATALOG_FILE, list_runs
 from feedlab.metrics.catalog import METRICS
+from feedlab.metrics.goals import GOAL_METRICS
 
 WIDE = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 
@@ -66,11 +67,12 @@ def test_a_tiny_run_writes_a_complete_run_folder(runner: CliRunner, tmp_path: Pa
 
     frame = pl.read_parquet(out / "metrics.parquet")
     assert frame.columns == ["arm", "seed", "day", "metric", "value"]
-    assert set(frame["metric"].unique()) == {m.name for m in METRICS}
+    core = {m.name for m in METRICS} - set(GOAL_METRICS)  # goal blocks are off by default
+    assert set(frame["metric"].unique()) == core
     assert set(frame["arm"].unique()) == {"engagement", "chronological"}
     assert frame["seed"].n_unique() == 2
     assert set(frame["day"].unique()) == {1}
-    assert frame.height == 2 * 2 * len(METRICS)
+    assert frame.height == 2 * 2 * len(core)
 
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<html" in html.lower()

@@ -6,6 +6,7 @@ from feedlab.behaviour.choice import ChoiceParams
 from feedlab.behaviour.controls import ControlParams
 from feedlab.behaviour.creation import CreationParams
 from feedlab.behaviour.drift import DriftParams
+from feedlab.behaviour.reactions import ReactionParams
 from feedlab.behaviour.sessions import SessionParams
 from feedlab.behaviour.social_proof import SocialProofParams
 from feedlab.behaviour.survey import SurveyParams
@@ -23,6 +24,7 @@ class BehaviourParams(Params):
         survey: how they answer the platform's "worth your time?" survey.
         controls: how they set feed controls when a platform offers them.
         social_proof: how visible like counts sway them.
+        reactions: how they answer ads and notifications, and when they leave.
     """
 
     sessions: SessionParams = SessionParams()
@@ -32,3 +34,4 @@ class BehaviourParams(Params):
     survey: SurveyParams = SurveyParams()
     controls: ControlParams = ControlParams()
     social_proof: SocialProofParams = SocialProofParams()
+    reactions: ReactionParams = ReactionParams()

@@ -50,6 +50,11 @@ WORLD_BOTS = "world.bots"
 WORLD_FACT_CHECK = "world.fact_check"
 PEOPLE_INTERVENTIONS = "people.interventions"
 PEOPLE_BOTS = "people.bots"
+PEOPLE_ADS = "people.ads"
+PEOPLE_NOTIFICATIONS = "people.notifications"
+PEOPLE_CONSENT = "people.consent"
+PLATFORM_ADS = "platform.ads"
+PLATFORM_OPTIMIZER = "platform.optimizer"
 
 
 def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

@@ -28,6 +28,16 @@ from feedlab.behaviour.survey import answer_worth
 from feedlab.core.arrays import IntArray
 from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, PLATFORM_SURVEY, Streams
 from feedlab.engine import interventions as iv
+from feedlab.engine.goals import (
+    Goals,
+    close_goals_day,
+    log_tick,
+    notify,
+    reachable,
+    serve_tested,
+    show_ads,
+    start_goals,
+)
 from feedlab.engine.trace import Tracer
 from feedlab.metrics.daily import (
     DayTally,
@@ -54,7 +64,6 @@ from feedlab.platform.state import (
     learn_from_log,
     refresh,
     remember_feedback,
-    serve,
     start_ranker_memory,
 )
 from feedlab.platform.survey import choose_respondents
@@ -90,6 +99,7 @@ class SimState:
     follow_dst: list[IntArray] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     extra: iv.Runtime | None = None  # interventions and adversaries (engine/interventions.py)
+    goals: Goals | None = None  # ads, notifications, optimizer, consent (None when all off)
 
     def lap(self, stage: str, since: float) -> float:
         """Add the time since ``since`` to ``stage``'s total; return the current time."""
@@ -130,7 +140,13 @@ def start(setup: Setup) -> SimState:
         world.posts.capacity,
         observe_controls(controls) if controls is not None else None,
     )
-    return SimState(world=world, platform=platform, tick=0, tally=_new_tally(setup), extra=extra)
+    goals = start_goals(
+        setup.platform, setup.ranker, world.n_people, setup.world.n_topics,
+        world.clock.ticks_per_day, setup.streams,
+    )  # fmt: skip
+    return SimState(
+        world=world, platform=platform, tick=0, tally=_new_tally(setup), extra=extra, goals=goals
+    )
 
 
 def _new_tally(setup: Setup) -> DayTally:
@@ -172,8 +188,19 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     clock0 = state.lap("posts", clock0)
 
     # 2. sessions
-    opened = np.flatnonzero(open_app(people, b.sessions, hour, clock.tick_hours, streams, t))
-    persons = iv.in_session(extra, opened)  # bots and removed accounts do not scroll
+    persons: IntArray = np.flatnonzero(
+        open_app(people, b.sessions, hour, clock.tick_hours, streams, t)
+    )
+    # --- platform goals: growth notifications bring people in; people who left stay away ---
+    if state.goals is not None:
+        opened = np.zeros(world.n_people, bool)
+        opened[persons] = True
+        people, notified = notify(
+            state.goals, people, setup.platform, b.reactions, streams, t, clock.ticks_per_day
+        )
+        persons = np.flatnonzero(reachable(state.goals, opened, notified))
+    # --- end platform goals ---
+    persons = iv.in_session(extra, persons)  # bots and removed accounts do not scroll
     clock0 = state.lap("sessions", clock0)
 
     # 3. feeds
@@ -182,10 +209,11 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     iv.before_feeds(extra, ivs, world, view, t, streams)
     ranker = iv.feed_ranker(extra, ivs, state.platform, setup.ranker)
     # ---
-    served = serve(
-        state.platform, view, persons, ranker, setup.platform,
+    served = serve_tested(
+        state.goals, state.platform, view, persons, ranker, setup.platform,
         streams.rng(PLATFORM_RANK, t), t, lifetime,
     )  # fmt: skip
+    persons = served.persons  # bucket order when a ranking weight is under test
     clock0 = state.lap("feeds", clock0)
 
     # 4. responses
@@ -194,6 +222,13 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     responses = respond(people, posts, persons, served.slots, b.choice, streams, t, shift=shift)
     responses = iv.after_responses(extra, ivs, world, view, persons, served, responses, t, streams)
     # ---
+    # --- platform goals: ads auctioned into the feeds' ad slots and answered ---
+    if state.goals is not None:
+        people = show_ads(
+            state.goals, people, state.platform, setup.platform, b.reactions,
+            b.drift.confidence, persons, responses.seen, streams, t, clock.ticks_per_day,
+        )  # fmt: skip
+    # --- end platform goals ---
     clock0 = state.lap("responses", clock0)
 
     # 5. social consequences
@@ -205,6 +240,11 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
 
     # 6. the platform logs and learns
     log = observe_impressions(t, persons, served.post_ids, responses)
+    if state.goals is not None:  # --- platform goals: consent redaction, usage, growth log ---
+        log = log_tick(
+            state.goals, log, view, setup.platform, responses.dwell_seconds, hour, t,
+            clock.ticks_per_day,
+        )  # fmt: skip
     learn_from_log(state.platform, log, served, view, setup.platform, hour, clock.ticks_per_day)
     ingest_posts(state.platform, view, reshare_ids)
     # 6b. rankers that remember learn too (bridging's log window, stated preference's survey)
@@ -249,6 +289,13 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     if clock.is_day_end(t):
         row = close_day(state.tally, people, state.platform.model, setup.pairs)
         row.update(iv.close_day(extra, ivs, t))  # interventions' and adversaries' metrics
+        if state.goals is not None:  # --- platform goals: daily metrics and the optimizer ---
+            row.update(
+                close_goals_day(
+                    state.goals, people, state.platform, setup.platform, b.reactions,
+                    streams, t, clock.ticks_per_day,
+                )
+            )  # fmt: skip
         state.tally = _new_tally(setup)
         people = people.start_day()
         graph = add_follows(

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.core.errors import ConfigError, UnknownComponentError, did_you_mean
 from feedlab.core.params import Params
+from feedlab.engine.goals import check_goal_settings
 from feedlab.engine.interventions import (
     InterventionParamsError,
     Interventions,
@@ -124,6 +125,10 @@ class ExperimentConfig(Params):
             raise ConfigError(
                 f"adversaries.n_bots must be below world.n_people ({self.world.n_people}), got {self.adversaries.n_bots!r}."
             )
+            try:  # the platform's goal blocks against this arm's ranker and the world
+                check_goal_settings(self.arm_platform(i), self.arm_ranker(i), self.world.n_topics)
+            except ConfigError as error:
+                raise ConfigError(f"arms[{i}] ({self.arms[i].name}): {error}") from None
         return self
 
     @property

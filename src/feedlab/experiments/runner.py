@@ -28,6 +28,7 @@ from feedlab import __version__
 from feedlab.core.errors import ConfigError
 from feedlab.engine.run import Cell, MetricRow, add_stage_seconds, run_cell
 from feedlab.experiments.config import ExperimentConfig, load_config
+from feedlab.experiments.optimizer_log import split_optimizer_rows
 from feedlab.experiments.resources import check_memory
 from feedlab.experiments.summary import amplification, compare_arms
 from feedlab.io.atomic import atomic_path, atomic_write_text
@@ -401,10 +402,13 @@ def _complete(
     rows = execute(
         cells, workers or default_workers(), progress, stages, checkpoints, engine, address
     )
-    frame = rows_to_frame(rows)
+    frame, optimizer_values, optimizer_tests = split_optimizer_rows(rows_to_frame(rows))
     comparison = compare_arms(frame, config.baseline_arm, summaries())
     reference = config.reference_arm
     amplified = amplification(frame, reference) if reference is not None else None
+    if optimizer_values.height:  # the platform optimizer's log (platform.optimizer.enabled)
+        atomic_write_text(staging / "optimizer_values.csv", optimizer_values.write_csv())
+        atomic_write_text(staging / "optimizer_tests.csv", optimizer_tests.write_csv())
 
     write_metrics(staging / "metrics.parquet", frame)
     atomic_write_text(staging / "comparison.csv", comparison.write_csv())

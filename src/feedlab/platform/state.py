@@ -10,6 +10,7 @@ from pydantic import Field
 
 from feedlab.core.arrays import FloatArray, IntArray, U32Array
 from feedlab.core.params import Params
+from feedlab.platform.ads import AdsParams
 from feedlab.platform.candidates import (
     CandidateParams,
     Candidates,
@@ -21,6 +22,7 @@ from feedlab.platform.candidates import (
     push,
     refresh_pools,
 )
+from feedlab.platform.consent import ConsentParams
 from feedlab.platform.estimator import (
     ENGAGE_ACTIONS,
     N_ACTIONS,
@@ -35,8 +37,11 @@ from feedlab.platform.estimator import (
     predict,
     reset_slots,
 )
+from feedlab.platform.growth import NotificationParams
 from feedlab.platform.observe import FollowView, ImpressionLog, PostView, SurveyLog, UserControls
+from feedlab.platform.optimizer import ObjectiveParams, OptimizerParams
 from feedlab.platform.rankers.base import Feedback, RankContext, Ranker, Remembers
+from feedlab.platform.targeting import TargetingParams
 
 
 class PlatformParams(Params):
@@ -46,11 +51,23 @@ class PlatformParams(Params):
         feed_size: slots in one session's feed.
         candidates: candidate sources.
         estimator: how the digital model learns.
+        ads: ads in the feed and their auction (off by default).
+        targeting: the inventory of inferred criteria advertisers target.
+        notifications: the growth team's notification policy (off by default).
+        objective: the business model the optimizer and growth policy pursue.
+        optimizer: the autonomous A/B optimizer (off by default).
+        consent: tracking opt-out (off by default).
     """
 
     feed_size: int = Field(30, ge=1, le=1000)
     candidates: CandidateParams = CandidateParams()
     estimator: EstimatorParams = EstimatorParams()
+    ads: AdsParams = AdsParams()
+    targeting: TargetingParams = TargetingParams()
+    notifications: NotificationParams = NotificationParams()
+    objective: ObjectiveParams = ObjectiveParams()
+    optimizer: OptimizerParams = OptimizerParams()
+    consent: ConsentParams = ConsentParams()
 
 
 @dataclass(slots=True)

@@ -142,6 +142,8 @@ def test_platform_modules_reach_the_world_only_through_observe() -> None:
     modules = sorted(p for p in PLATFORM_DIR.rglob("*.py") if p.name != "observe.py")
     names = {p.relative_to(PLATFORM_DIR).as_posix() for p in modules}
     assert {"candidates.py", "estimator.py", "state.py", "rankers/builtin.py"} <= names
+    # the ad auction, the targeting inventory, growth, the optimizer and consent too
+    assert {"ads.py", "targeting.py", "growth.py", "optimizer.py", "consent.py"} <= names
     offenders = {
         path.relative_to(PLATFORM_DIR).as_posix(): _forbidden(
             _imported_modules(path.read_text(encoding="utf-8"), _package_of(path))
