@@ -121,14 +121,14 @@ class ExperimentConfig(Params):
             self.arm_platform(i)
             self.arm_ranker(i)
             self.arm_interventions(i)
-        if self.adversaries.n_bots >= self.world.n_people:
-            raise ConfigError(
-                f"adversaries.n_bots must be below world.n_people ({self.world.n_people}), got {self.adversaries.n_bots!r}."
-            )
             try:  # the platform's goal blocks against this arm's ranker and the world
                 check_goal_settings(self.arm_platform(i), self.arm_ranker(i), self.world.n_topics)
             except ConfigError as error:
                 raise ConfigError(f"arms[{i}] ({self.arms[i].name}): {error}") from None
+        if self.adversaries.n_bots >= self.world.n_people:
+            raise ConfigError(
+                f"adversaries.n_bots must be below world.n_people ({self.world.n_people}), got {self.adversaries.n_bots!r}."
+            )
         return self
 
     @property
