@@ -69,6 +69,7 @@ def measure_feedlab(n_people: int, steps: int) -> dict[str, Any]:
     row = step(state, setup)  # warm-up: compiles kernels, fills the post stream
     if row is not None:
         homogeneity.append(row["homogenization_jaccard"])
+    warm = dict(state.stage_seconds)
     t1 = time.perf_counter()
     for _ in range(steps):
         row = step(state, setup)
@@ -83,6 +84,9 @@ def measure_feedlab(n_people: int, steps: int) -> dict[str, Any]:
         "seconds_per_step": seconds / steps,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "homogeneity_jaccard": [float(h) for h in homogeneity],
+        "stage_ms_per_step": {
+            k: 1000 * (v - warm.get(k, 0.0)) / steps for k, v in state.stage_seconds.items()
+        },
     }
 
 
