@@ -90,14 +90,23 @@ def measure_feedlab(n_people: int, steps: int) -> dict[str, Any]:
     }
 
 
+def has_trecs(python: str) -> bool:
+    """Whether ``python`` exists and imports T-RECS' ContentFiltering."""
+    if not Path(python).exists():
+        return False
+    check = [python, "-c", "import trecs.models"]
+    return subprocess.run(check, capture_output=True, cwd=RESULTS.parent).returncode == 0
+
+
 def trecs_python(given: str | None) -> str:
     """The interpreter that runs T-RECS: ``given``, or the benchmark venv (created if missing)."""
     if given:
         return given
     python = VENV / "bin" / "python"
-    if not python.exists():
+    if not has_trecs(str(python)):
         print(f"creating {VENV} (T-RECS 0.2.1 and its pins) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         pip = [str(python), "-m", "pip", "install", "--quiet"]
         subprocess.run([*pip, "--no-deps", "trecs==0.2.1"], check=True)
         subprocess.run([*pip, "-r", str(REQUIREMENTS)], check=True)

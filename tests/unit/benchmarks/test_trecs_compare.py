@@ -76,7 +76,7 @@ def test_main_saves_the_rows_as_json(tc, tmp_path, monkeypatch, capsys) -> None:
 
 def test_a_tiny_trecs_cell_runs_when_its_venv_exists(tc) -> None:
     python = tc.VENV / "bin" / "python"
-    if not python.exists():
+    if not tc.has_trecs(str(python)):
         pytest.skip("T-RECS venv absent (benchmarks/.venv-trecs is created by trecs_compare.py)")
     cell = tc.run_trecs(str(python), 50, 40, 2)
     assert cell["engine"] == "trecs" and cell["people"] == 50
