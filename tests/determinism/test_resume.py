@@ -151,14 +151,23 @@ def test_a_run_killed_many_times_at_random_points_still_ends_exact(
         "social-dilemma", "--people", "1200", "--days", "3", "--seeds", "1", "--workers", "1",
         "--set", f"root_seed={seed}", "--set", "warmup_days=0", "--checkpoint-days", "1",
     ]  # fmt: skip
-    delays = np.random.default_rng(seed).uniform(0.5, 4.0, size=6)
+    # Each kill lands a random time after the run has started (its partial folder exists), so
+    # a slow interpreter start on a loaded machine cannot use up the kills before the run begins.
+    delays = np.random.default_rng(seed).uniform(0.2, 3.0, size=6)
     kills = 0
+    meta = partial_folder(out) / "run.json"
+
+    def args() -> list[str]:
+        started = meta.exists()
+        return ["--resume", str(out), "--workers", "1"] if started else [*fresh, "--out", str(out)]
+
     for delay in delays:
-        started = (partial_folder(out) / "run.json").exists()
-        args = ["--resume", str(out), "--workers", "1"] if started else [*fresh, "--out", str(out)]
         process = subprocess.Popen(
-            [*base, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*base, *args()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        deadline = time.monotonic() + 120
+        while not meta.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -168,9 +177,7 @@ def test_a_run_killed_many_times_at_random_points_still_ends_exact(
         if (out / "metrics.parquet").exists():
             break
     if not (out / "metrics.parquet").exists():
-        finished = subprocess.run(
-            [*base, "--resume", str(out), "--workers", "1"], capture_output=True, text=True
-        )
+        finished = subprocess.run([*base, *args()], capture_output=True, text=True)
         assert finished.returncode == 0, finished.stderr
     assert kills >= 1
     reference = subprocess.run(
