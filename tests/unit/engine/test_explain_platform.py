@@ -101,9 +101,9 @@ def _feeds(tracer: Tracer):
     return [f for fs in tracer.feeds.values() for f in fs]
 
 
-def test_a_labelled_post_carries_the_label_and_its_demotion(traced):
+def test_labelled_demoted_and_held_posts_carry_their_intervention_lines(traced):
     stepper, tracer = traced
-    labelled = hostile = 0
+    labelled = hostile = held = 0
     for feed in _feeds(tracer):
         facts = feed.facts
         iv = facts.extra[INTERVENTIONS_FACT]
@@ -118,9 +118,13 @@ def test_a_labelled_post_carries_the_label_and_its_demotion(traced):
             if ("intervention", "hostility demotion × 0.5") in kinds:
                 assert iv["hostile"][slot]
                 hostile += 1
+            has_held = ("intervention", "held by the circuit breaker") in kinds
+            assert has_held == bool(iv["held"][slot])
+            held += has_held
             assert ("intervention", "like count hidden") in kinds
     assert labelled > 0
     assert hostile > 0
+    assert held > 0  # a cap of 3 reshares holds cascades within the day
 
 
 def test_an_ad_line_shows_the_advertiser_and_the_price_per_click(traced):
