@@ -140,7 +140,7 @@ def intervention_lines(ranker: Any, facts: FeedFacts) -> list[list[ExplanationLi
     k = len(facts.post_ids)
     out: list[list[ExplanationLine]] = [[] for _ in range(k)]
     iv = facts.extra.get(INTERVENTIONS_FACT)
-    if not iv:
+    if not isinstance(iv, dict):
         return out
     for slot in np.flatnonzero(facts.shown).tolist():
         lines = out[slot]
@@ -205,7 +205,8 @@ def ad_lines(ranker: Any, facts: FeedFacts) -> list[list[ExplanationLine]]:
     """A line source: an ``ad`` line on the slot where each ad was placed."""
     k = len(facts.post_ids)
     out: list[list[ExplanationLine]] = [[] for _ in range(k)]
-    for ad in facts.extra.get(ADS_FACT) or []:
+    ads = facts.extra.get(ADS_FACT)
+    for ad in ads if isinstance(ads, list) else []:
         price = ad["price_per_click"]
         if ad["clicked"]:
             outcome = f"you clicked it: {ad['advertiser']} paid {ad['charged']:.2f}."
