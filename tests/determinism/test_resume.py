@@ -82,7 +82,7 @@ def test_an_interrupted_experiment_resumes_to_the_uninterrupted_result(
     _, resumed = resume_experiment(out, workers=1, checkpoint_days=1)
     assert not staging.exists()
     assert sorted(p.name for p in out.iterdir()) == [
-        "amplification.csv", "comparison.csv", "config.toml", "metrics.parquet", "report.html",
+        "amplification.csv", "catalog-entry.json", "comparison.csv", "config.toml", "metrics.parquet", "report.html",
     ]  # fmt: skip
     assert_frame_equal(resumed.frame, reference.frame)
     with pytest.raises(ConfigError, match="already complete"):

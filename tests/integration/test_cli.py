@@ -249,6 +249,26 @@ def test_runs_lists_the_catalog_and_refuses_a_folder_without_one(
     assert "Traceback" not in _all_output(missing)
 
 
+def test_a_run_whose_catalog_entry_was_lost_is_listed_again(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    made = _invoke(
+        runner, "run", "social-dilemma", "--people", "200", "--days", "1", "--seeds", "1",
+        "--workers", "1", "--set", "warmup_days=0", "--out", str(runs / "kept"),
+    )  # fmt: skip
+    assert made.exit_code == 0, _all_output(made)
+    assert (runs / "kept" / "catalog-entry.json").is_file()
+    # A kill between the folder's rename and the catalog write: the catalog never saw the run.
+    (runs / "catalog.duckdb").unlink()
+    listed = _invoke(runner, "runs", "--runs-dir", str(runs))
+    assert listed.exit_code == 0, _all_output(listed)
+    assert "kept" in listed.stdout
+    assert "missing from the catalog" in _all_output(listed)
+    again = _invoke(runner, "runs", "--runs-dir", str(runs))
+    assert "missing from the catalog" not in _all_output(again)
+
+
 def test_sweep_runs_a_grid_and_refuses_a_bad_file(runner: CliRunner, tmp_path: Path) -> None:
     spec = tmp_path / "grid.toml"
     spec.write_text(

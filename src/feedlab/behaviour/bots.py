@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from feedlab.behaviour.creation import poisson_quantile
+from feedlab.behaviour.creation import original_fields, poisson_quantile
 from feedlab.behaviour.social import _COPIED as COPIED_FIELDS  # the fields a reshare copies
 from feedlab.core.arrays import BoolArray, FloatArray, IntArray, U32Array
 from feedlab.core.random import PEOPLE_BOTS, Streams
@@ -79,21 +79,10 @@ def bot_originals(
     quality = np.clip(0.35 + 0.1 * _normal(u[:, 6]), 0, 1)
     exclamations = poisson_quantile(u[:, 7], 0.5 + 3.0 * outrage)
     slant = np.clip(leaning + slant_noise * _normal(u[:, 8]), -1, 1)
-    return {
-        "author": author.astype(np.int32),
-        "root_author": author.astype(np.int32),
-        "depth": np.zeros(n, np.int32),
-        "topic_a": topic_a,
-        "topic_b": topic_b,
-        "topic_weight": np.full(n, 0.8, np.float32),
-        "leaning": leaning.astype(np.float32),
-        "slant": slant.astype(np.float32),
-        "outrage": outrage.astype(np.float32),
-        "is_false": is_false,
-        "novelty": novelty.astype(np.float32),
-        "quality": quality.astype(np.float32),
-        "exclamations": exclamations.astype(np.int32),
-    }
+    return original_fields(
+        author, topic_a, topic_b, np.full(author.size, 0.8), leaning, slant, outrage,
+        is_false, novelty, quality, exclamations,
+    )  # fmt: skip
 
 
 def campaign(bots: Bots, params: AdversaryParams, posts: Posts, side: float, tick: int) -> U32Array:

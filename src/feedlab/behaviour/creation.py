@@ -118,17 +118,37 @@ def draw_posts(
     mean_excl = people.punctuation[author] + params.exclamations_per_outrage * outrage
     exclamations = poisson_quantile(u[:, 7], mean_excl)
     slant = np.clip(leaning + slant_noise * _normal(u[:, 8]), -1, 1)
+    return original_fields(
+        author, topic_a, topic_b, 0.5 + 0.5 * u[:, 9], leaning, slant, outrage, is_false,
+        novelty, quality, exclamations,
+    )  # fmt: skip
+
+
+def original_fields(
+    author: IntArray,
+    topic_a: IntArray,
+    topic_b: IntArray,
+    topic_weight: FloatArray,
+    leaning: FloatArray,
+    slant: FloatArray,
+    outrage: FloatArray,
+    is_false: np.ndarray,
+    novelty: FloatArray,
+    quality: FloatArray,
+    exclamations: IntArray,
+) -> dict[str, np.ndarray]:
+    """Fields of new original posts for :meth:`feedlab.world.posts.Posts.append`, typed."""
     return {
         "author": author.astype(np.int32),
         "root_author": author.astype(np.int32),
-        "depth": np.zeros(n, np.int32),
-        "topic_a": topic_a,
-        "topic_b": topic_b,
-        "topic_weight": (0.5 + 0.5 * u[:, 9]).astype(np.float32),
+        "depth": np.zeros(author.size, np.int32),
+        "topic_a": topic_a.astype(np.int32),
+        "topic_b": topic_b.astype(np.int32),
+        "topic_weight": topic_weight.astype(np.float32),
         "leaning": leaning.astype(np.float32),
         "slant": slant.astype(np.float32),
         "outrage": outrage.astype(np.float32),
-        "is_false": is_false,
+        "is_false": is_false.astype(bool),
         "novelty": novelty.astype(np.float32),
         "quality": quality.astype(np.float32),
         "exclamations": exclamations.astype(np.int32),

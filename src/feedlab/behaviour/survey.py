@@ -72,8 +72,21 @@ def answer_worth(
     """
     if persons.size == 0:
         return np.zeros(0, np.float32)
+    worth = worth_probability(people, posts, persons, post_slots, params)
+    u = streams.uniform(PEOPLE_SURVEY, tick, persons, feed_slots)
+    return (u < worth).astype(np.float32)
+
+
+def worth_probability(
+    people: People, posts: Posts, persons: IntArray, post_slots: IntArray, params: SurveyParams
+) -> FloatArray:
+    """Probability that each person would call the post "worth my time" (shapes broadcast).
+
+    ``persons`` is ``(m,)`` and ``post_slots`` ``(m,)`` or ``(m, k)``.
+    """
     m = interest_match(people.interest, posts, persons, post_slots)
-    x = people.leaning[persons]
+    col = persons.reshape(persons.shape + (1,) * (post_slots.ndim - persons.ndim))
+    x = people.leaning[col]
     y = posts.leaning[post_slots]
     agree = 1.0 - np.abs(x - y)
     outrage = posts.outrage[post_slots]
@@ -86,7 +99,6 @@ def answer_worth(
         + p.agreement_weight * agree
         - p.outrage_weight * outrage
         - p.hostility_weight * outrage * cross
-        - p.falsity_weight * posts.is_false[post_slots] * (1.0 - people.credulity[persons])
+        - p.falsity_weight * posts.is_false[post_slots] * (1.0 - people.credulity[col])
     )
-    u = streams.uniform(PEOPLE_SURVEY, tick, persons, feed_slots)
-    return (u < 1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
+    return 1.0 / (1.0 + np.exp(-logit))

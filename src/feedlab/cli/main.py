@@ -43,7 +43,7 @@ from feedlab.experiments.runner import (
 )
 from feedlab.experiments.summary import run_values
 from feedlab.experiments.sweep import load_sweep, run_sweep
-from feedlab.io.catalog import CATALOG_FILE, list_runs
+from feedlab.io.catalog import CATALOG_FILE, list_runs, recover_runs
 from feedlab.metrics.catalog import summaries
 
 app = typer.Typer(
@@ -333,8 +333,14 @@ def runs(
     ] = Path("runs"),
 ) -> None:
     """List past runs from the DuckDB catalog, newest first."""
+    try:
+        recovered = recover_runs(runs_dir)  # finished runs whose catalog entry was lost
+    except SimError as error:
+        raise _fail(error) from None
     if not (runs_dir / CATALOG_FILE).is_file():
         raise _fail(ConfigError(f"--runs-dir must hold a {CATALOG_FILE}, got {str(runs_dir)!r}."))
+    if recovered:
+        err_console.print(f"entered {len(recovered)} finished run(s) missing from the catalog")
     try:
         frame = list_runs(runs_dir)
     except SimError as error:

@@ -207,48 +207,47 @@ def _explain_engagement(ranker: Engagement, facts: FeedFacts) -> list[list[Expla
     return out
 
 
+def _rule_lines(
+    facts: FeedFacts, line: Callable[[int], ExplanationLine]
+) -> list[list[ExplanationLine]]:
+    """One rule line per shown slot (rankers that use no prediction)."""
+    return [[line(slot)] if facts.shown[slot] else [] for slot in range(len(facts.post_ids))]
+
+
 @register_ranker_explainer(Chronological)
 def _explain_chronological(ranker: Chronological, facts: FeedFacts) -> list[list[ExplanationLine]]:
-    return [
-        [
-            ExplanationLine(
-                "rule",
-                "newest first, followed accounts only",
-                float(facts.created[slot]),
-                f"posted at tick {int(facts.created[slot])} by an account you follow; no prediction is used.",
-            )
-        ]
-        if facts.shown[slot]
-        else []
-        for slot in range(len(facts.post_ids))
-    ]
+    return _rule_lines(
+        facts,
+        lambda slot: ExplanationLine(
+            "rule",
+            "newest first, followed accounts only",
+            float(facts.created[slot]),
+            f"posted at tick {int(facts.created[slot])} by an account you follow; no prediction is used.",
+        ),
+    )
 
 
 @register_ranker_explainer(Popularity)
 def _explain_popularity(ranker: Popularity, facts: FeedFacts) -> list[list[ExplanationLine]]:
-    return [
-        [
-            ExplanationLine(
-                "rule",
-                "most-engaged cascades first",
-                float(facts.popularity[slot]),
-                f"{facts.popularity[slot]:.0f} engagements logged on this cascade by the end of the tick; the same for everyone.",
-            )
-        ]
-        if facts.shown[slot]
-        else []
-        for slot in range(len(facts.post_ids))
-    ]
+    return _rule_lines(
+        facts,
+        lambda slot: ExplanationLine(
+            "rule",
+            "most-engaged cascades first",
+            float(facts.popularity[slot]),
+            f"{facts.popularity[slot]:.0f} engagements logged on this cascade by the end of the tick; the same for everyone.",
+        ),
+    )
 
 
 @register_ranker_explainer(Random)
 def _explain_random(ranker: Random, facts: FeedFacts) -> list[list[ExplanationLine]]:
-    return [
-        [ExplanationLine("rule", "random order", None, "a random pick among the candidates.")]
-        if facts.shown[slot]
-        else []
-        for slot in range(len(facts.post_ids))
-    ]
+    return _rule_lines(
+        facts,
+        lambda slot: ExplanationLine(
+            "rule", "random order", None, "a random pick among the candidates."
+        ),
+    )
 
 
 def _explain_unknown(ranker: Any, facts: FeedFacts) -> list[list[ExplanationLine]]:

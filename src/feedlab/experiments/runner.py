@@ -32,7 +32,7 @@ from feedlab.experiments.optimizer_log import split_optimizer_rows
 from feedlab.experiments.resources import check_memory
 from feedlab.experiments.summary import amplification, compare_arms
 from feedlab.io.atomic import atomic_path, atomic_write_text
-from feedlab.io.catalog import RunRecord, register_run
+from feedlab.io.catalog import RunRecord, register_run, write_record
 from feedlab.io.parquet import write_metrics
 from feedlab.io.report import write_report
 from feedlab.io.schema import METRICS_SCHEMA
@@ -430,26 +430,25 @@ def _complete(
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+    wall = time.perf_counter() - started
+    record = RunRecord(
+        run_id=meta["run_id"],
+        created_at=meta["created_at"],
+        scenario=config.name,
+        path=out.name,
+        n_people=config.world.n_people,
+        days=config.days,
+        seeds=config.seeds,
+        arms=[arm.name for arm in config.arms],
+        config_sha256=digest,
+        feedlab_version=__version__,
+        wall_seconds=wall,
+    )
+    write_record(staging, record)  # the folder carries its own row (catalog.recover_runs)
     if out.exists():
         out.rmdir()
     os.replace(staging, out)
-    wall = time.perf_counter() - started
-    register_run(
-        runs_dir,
-        RunRecord(
-            run_id=meta["run_id"],
-            created_at=meta["created_at"],
-            scenario=config.name,
-            path=out.name,
-            n_people=config.world.n_people,
-            days=config.days,
-            seeds=config.seeds,
-            arms=[arm.name for arm in config.arms],
-            config_sha256=digest,
-            feedlab_version=__version__,
-            wall_seconds=wall,
-        ),
-    )
+    register_run(runs_dir, record)
     ticks = sum(cell.total_days * Clock(cell.world.tick_hours).ticks_per_day for cell in cells)
     return RunResult(
         run_dir=out,

@@ -14,9 +14,9 @@ from typing import Final
 import plotly.graph_objects as go
 import polars as pl
 from plotly.colors import qualitative
-from plotly.offline import get_plotlyjs
 
 from feedlab.io.atomic import atomic_write_text
+from feedlab.io.report import html_page
 
 PLOTTED: Final[tuple[str, ...]] = (
     "toward_side",
@@ -136,31 +136,11 @@ def write_audit_report(
             f"/ under {html.escape(arms[1])} − 1)</h3>\n{_table(amp)}\n"
             f'<div class="grid">\n{"".join(figures)}\n</div>'
         )
-    escaped = html.escape(title)
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escaped}</title>
-<style>{_CSS}</style>
-<script type="text/javascript">window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
-<script type="text/javascript">{get_plotlyjs()}</script>
-</head>
-<body>
-<h1>{escaped}</h1>
-<p>{html.escape(description)}</p>
+    body = f"""<p>{html.escape(description)}</p>
 <p class="note">Lines: mean over puppets and seeds of what each persona was recommended at each
 step. toward_side: mean true leaning of recommended posts, positive toward the persona's side.</p>
 <h2>Summary (means over steps; forgetting in steps)</h2>
 {_table(summary)}
-{"".join(sections)}
-<h2>Configuration</h2>
-<details>
-<summary>Resolved spec</summary>
-<pre>{html.escape(config_toml)}</pre>
-</details>
-</body>
-</html>
-"""
+{"".join(sections)}"""
+    page = html_page(title, body, config_toml, "Resolved spec", css=_CSS)
     atomic_write_text(path, page)

@@ -20,6 +20,7 @@ that find the file locked retry until ``lock_timeout`` seconds have passed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 import time
@@ -32,6 +33,7 @@ import duckdb
 import polars as pl
 
 from feedlab.core.errors import ConfigError
+from feedlab.io.atomic import atomic_write_text
 from feedlab.io.schema import METRICS_SCHEMA
 
 CATALOG_FILE: Final[str] = "catalog.duckdb"
@@ -165,6 +167,48 @@ def register_run(runs_dir: Path, record: RunRecord, *, lock_timeout: float = 30.
             con.rollback()
             raise
         con.commit()
+
+
+RECORD_FILE = "catalog-entry.json"
+"""Each run folder carries its own catalog row, so a run whose entry was lost can be re-entered."""
+
+
+def write_record(folder: Path, record: RunRecord) -> None:
+    """Write ``record`` into the run folder (atomically), before the folder is renamed into place."""
+    atomic_write_text(folder / RECORD_FILE, json.dumps(dataclasses.asdict(record), indent=2))
+
+
+def recover_runs(runs_dir: Path) -> list[str]:
+    """Enter into the catalog every finished run folder of ``runs_dir`` that it lacks.
+
+    A run killed after its folder was renamed into place but before its catalog entry was
+    written is complete on disk; its folder holds its row (:data:`RECORD_FILE`). Returns the ids
+    of the runs entered. Folders without a readable row are left alone.
+    """
+    if not runs_dir.is_dir():
+        return []
+    candidates = sorted(
+        p for p in runs_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / RECORD_FILE).is_file()
+    )  # fmt: skip
+    if not candidates:
+        return []
+    known: set[str] = set()
+    if (runs_dir / CATALOG_FILE).exists():
+        known = set(list_runs(runs_dir)["run_id"].to_list())
+    recovered = []
+    for folder in candidates:
+        if folder.name in known:
+            continue
+        try:
+            record = RunRecord(**json.loads((folder / RECORD_FILE).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, ConfigError):
+            continue
+        if record.run_id != folder.name:
+            continue
+        register_run(runs_dir, record)
+        recovered.append(record.run_id)
+    return recovered
 
 
 def open_catalog(

@@ -148,21 +148,8 @@ def _page(
     amplified: str = "",
 ) -> str:
     """Assemble the whole HTML document."""
-    escaped = html.escape(title)
     grid = "\n".join(figures)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escaped}</title>
-<style>{_CSS}</style>
-<script type="text/javascript">window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
-<script type="text/javascript">{get_plotlyjs()}</script>
-</head>
-<body>
-<h1>{escaped}</h1>
-<h2>Comparison with the baseline</h2>
+    body = f"""<h2>Comparison with the baseline</h2>
 {table}
 {trade_off}
 {amplified}
@@ -172,10 +159,29 @@ arm's mean paired difference to the baseline with its 95% confidence interval; g
 points are not distinguishable from 0.</p>
 <div class="grid">
 {grid}
-</div>
+</div>"""
+    return html_page(title, body, config_toml, "Resolved config")
+
+
+def html_page(title: str, body: str, config_toml: str, config_label: str, css: str = "") -> str:
+    """A self-contained report page: plotly.js inlined (opens offline), the body, the config."""
+    escaped = html.escape(title)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escaped}</title>
+<style>{css or _CSS}</style>
+<script type="text/javascript">window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
+<script type="text/javascript">{get_plotlyjs()}</script>
+</head>
+<body>
+<h1>{escaped}</h1>
+{body}
 <h2>Configuration</h2>
 <details>
-<summary>Resolved config</summary>
+<summary>{config_label}</summary>
 <pre>{html.escape(config_toml)}</pre>
 </details>
 </body>

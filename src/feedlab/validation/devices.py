@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from feedlab.behaviour.choice import interest_match
+from feedlab.behaviour.survey import SurveyParams, worth_probability
 from feedlab.core.arrays import IntArray
 from feedlab.platform.rankers.base import RankContext, Ranker, masked, top_k
 from feedlab.world.world import World
@@ -80,6 +81,9 @@ class FeedTally:
     partisan_sq: float = 0.0
     utility: float = 0.0
     attention: float = 0.0
+    worth: float = 0.0  # stated "worth my time" probability, summed over items
+    political: int = 0  # items with |leaning| > 1/3
+    political_worth: float = 0.0
 
     def moments(self, total: float, total_sq: float) -> tuple[float, float]:
         """Mean and variance of an item-level value from its sums."""
@@ -96,6 +100,7 @@ class Watched:
     inner: Ranker
     view: WorldView
     outrage_threshold: float
+    survey: SurveyParams = field(default_factory=SurveyParams)
     tally: FeedTally = field(default_factory=FeedTally)
     record: bool = False
 
@@ -132,3 +137,8 @@ class Watched:
         w = np.where(shown, weight[None, :], 0.0)
         t.utility += float((w * match).sum())
         t.attention += float(w.sum())
+        worth = worth_probability(people, posts, persons, slots, self.survey)[shown]
+        political = np.abs(lean) > 1.0 / 3.0
+        t.worth += float(worth.sum())
+        t.political += int(political.sum())
+        t.political_worth += float(worth[political].sum())

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from feedlab.platform.bridging import fit_bridging
 from feedlab.platform.rankers.builtin import Engagement
 from feedlab.validation.harness import Check, Collected, Estimate
 
@@ -63,8 +64,60 @@ def exact_algorithms(c: Collected) -> list[Check]:
             reported="fav 0.5, retweet 1, reply 13.5, profile 12, click 11, dwell 10, neg -74",
             measured="identical" if not mismatched else f"differs: {mismatched}",
             passed=not mismatched,
-        )
+        ),
+        *bridging_checks(),
     ]
+
+
+BRIDGING_SEEDS = 8
+
+
+def two_camp_ratings(
+    seed: int, n_left: int = 56, n_right: int = 24, n_posts: int = 10
+) -> tuple[np.ndarray, ...]:
+    """Synthetic ratings from a majority camp and a minority camp (70/30) of raters.
+
+    Posts of kind 0 are rated helpful by 70% of everyone; kinds 1 and 2 by 95% of their own camp
+    (1 left, 2 right) and 25% of the other. Left-only posts thus have the *higher* raw mean
+    rating (0.74 against 0.70): only the factor model can tell that they do not bridge.
+    Returns person ids, post ids, ratings (0/1) and the kind of each post.
+    """
+    rng = np.random.default_rng(seed)
+    kind = np.repeat([0, 1, 2], n_posts)
+    camp = np.repeat([1, 2], [n_left, n_right])
+    p = np.where(kind[None, :] == 0, 0.7, np.where(kind[None, :] == camp[:, None], 0.95, 0.25))
+    rated = rng.random(p.shape) < 0.7  # not everyone rates everything
+    persons, posts = np.nonzero(rated)
+    ratings = (rng.random(persons.size) < p[persons, posts]).astype(np.float64)
+    return persons, posts, ratings, kind
+
+
+def bridging_separation(seed: int, intercept_multiplier: float) -> tuple[float, float]:
+    """(intercept of both-camp - majority-only posts, |factor| of one-camp - both-camp posts)."""
+    persons, posts, ratings, kind = two_camp_ratings(seed)
+    fit = fit_bridging(persons, posts, ratings, intercept_multiplier=intercept_multiplier)
+    k = kind[fit.post_ids]
+    gap = float(fit.post_intercept[k == 0].mean() - fit.post_intercept[k == 1].mean())
+    spread = float(np.abs(fit.post_factor[k != 0]).mean() - np.abs(fit.post_factor[k == 0]).mean())
+    return gap, spread
+
+
+def bridging_checks() -> list[Check]:
+    """The bridging scorer on two camps, with and without the extra intercept regularization."""
+    f, src = "1. Exact algorithms", "Community Notes (Wojcik et al. 2022)"
+    default = np.array([bridging_separation(s, 5.0) for s in range(BRIDGING_SEEDS)])
+    flat = np.array([bridging_separation(s, 1.0) for s in range(BRIDGING_SEEDS)])
+    gap, spread = Estimate.of(default[:, 0]), Estimate.of(default[:, 1])
+    weaker = Estimate.of(default[:, 0] - flat[:, 0])
+    return [
+        Check(f, "bridging: both-camp posts' intercepts above majority-only posts'", src,
+              "high intercept only when both sides rate helpful", gap.format(), gap.above_zero),
+        Check(f, "bridging: one-camp posts carry the larger |factor|", src,
+              "one-sided posts explained by the factor", spread.format(), spread.above_zero),
+        Check(f, "bridging: separation weakens without the 5x intercept penalty", src,
+              "intercept lambda 0.15 vs factor 0.03", f"gap loss {weaker.format()}",
+              weaker.above_zero),
+    ]  # fmt: skip
 
 
 def false_news(c: Collected) -> list[Check]:
@@ -115,11 +168,15 @@ def outrage_amplification(c: Collected) -> list[Check]:
     f, src = "3. Engagement amplifies outrage", "Milli et al. 2023/2025"
     anger = _smd(c, "engagement", "chronological", "feed_outrage_mean", "feed_outrage_var")
     hostile = _binary_smd(c, "engagement", "chronological", "feed_hostile_share")
+    political = Estimate.of(c.paired("engagement", "chronological", "feed_political_worth"))
     return [
         Check(f, "outrage in the top 10 of feeds (SD units)", src, "+0.47 SD anger",
               f"{anger.format()} SD", anger.above_zero),
         Check(f, "out-party hostile posts in the top 10 (SD units)", src,
               "+0.24 SD out-group animosity", f"{hostile.format()} SD", hostile.above_zero),
+        Check(f, "stated worth of partisan top-10 posts: engagement - chronological", src,
+              "users did not prefer the political tweets it picked", political.format(),
+              political.n >= 2 and political.mean < 0 and not political.above_zero),
     ]  # fmt: skip
 
 
@@ -137,6 +194,19 @@ def homogenization(c: Collected) -> list[Check]:
               vs_random.format(), vs_random.above_zero),
         Check(f, "true utility of feeds: engagement - ideal", src, "no gain (usually a loss)",
               utility.format(), utility.below_zero),
+    ]  # fmt: skip
+
+
+def notifications(c: Collected) -> list[Check]:
+    """5. More notifications: more sessions at first, more churn later."""
+    f, src = "5. Notifications", "Zhao et al. 2018 (Pinterest); FINDINGS.md 13"
+    early = Estimate.of(c.paired("push-12", "quiet", "early:sessions_per_person"))
+    churn = Estimate.of(c.paired("push-12", "quiet", "final:churned_share"))
+    return [
+        Check(f, "sessions/person, first 3 days: 12 pushes/day - none", src,
+              "short-term gains", early.format(), early.above_zero),
+        Check(f, "share of people gone for good at the end: 12 pushes/day - none", src,
+              "long-term churn", churn.format(), churn.above_zero),
     ]  # fmt: skip
 
 
@@ -188,7 +258,19 @@ def model_learns(c: Collected) -> list[Check]:
     auc = Estimate.of(
         c.values("engagement", "final:model_auc") - c.values("engagement", "first:model_auc")
     )
+    arm = "engagement/consent"
+    criteria = Estimate.of(
+        c.values(arm, "final:criteria_per_person_opt_out")
+        - c.values(arm, "final:criteria_per_person_opt_in")
+    )
+    leaning = Estimate.of(
+        c.values(arm, "final:leaning_inference_mae_opt_out")
+        - c.values(arm, "final:leaning_inference_mae_opt_in")
+    )
     return [
+        Check(f, "inferred criteria held: opted out - tracked (half opt out)", src,
+              "less is known about people who opt out",
+              f"{criteria.format()} (leaning MAE gap {leaning.format()})", criteria.below_zero),
         Check(f, "leaning inference r: most-logged quarter - least-logged quarter", src,
               "accuracy rises with data (likes)",
               f"{gain.format()} (r = {most.format()} for the most logged)", gain.above_zero),
@@ -202,6 +284,7 @@ FINDINGS: dict[str, Judge] = {
     "false-news": false_news,
     "outrage": outrage_amplification,
     "homogenization": homogenization,
+    "notifications": notifications,
     "bounded-confidence": bounded_confidence,
     "heavy-tails": heavy_tails,
     "model-learns": model_learns,

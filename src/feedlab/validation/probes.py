@@ -159,7 +159,9 @@ class SocietyProbe:
         inner = setup.ranker
         if isinstance(inner, TruthRanker):
             inner.view = self.view
-        self.watched = Watched(inner, self.view, setup.world.posts.outrage_threshold)
+        self.watched = Watched(
+            inner, self.view, setup.world.posts.outrage_threshold, setup.behaviour.survey
+        )
         self.authors = np.zeros(setup.world.n_people)
         return replace(setup, ranker=self.watched)
 
@@ -189,9 +191,17 @@ class SocietyProbe:
         out.update(self._learning_measures(state))
         world = state.world
         out["opinion_clusters"] = float(opinion_clusters(world.people.leaning))
+        with warnings.catch_warnings():  # a metric undefined on early days is NaN, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out.update(self._daily_measures())
+        return out
+
+    def _daily_measures(self) -> dict[str, float]:
+        out: dict[str, float] = {}
         for name, values in self.daily.items():
             out[f"mean:{name}"] = float(np.nanmean(values)) if values else math.nan
             out[f"first:{name}"] = values[0] if values else math.nan
+            out[f"early:{name}"] = float(np.nanmean(values[:3])) if values else math.nan
             out[f"final:{name}"] = values[-1] if values else math.nan
         return out
 
@@ -244,6 +254,10 @@ class SocietyProbe:
             "feed_partisan_mean": partisan_mean,
             "feed_partisan_var": partisan_var,
             "feed_utility": t.utility / t.attention if t.attention > 0 else math.nan,
+            "feed_stated_worth": t.worth / items,
+            "feed_political_worth": (
+                t.political_worth / t.political if t.political > 0 else math.nan
+            ),
         }
 
     def _tail_measures(self, state: SimState) -> dict[str, float]:

@@ -30,22 +30,32 @@ class Size:
     opinion_people: int
     opinion_days: int
     opinion_seeds: int
+    growth_people: int
+    growth_days: int
 
 
 QUICK = Size(
     n_people=3_000, days=10, warmup_days=2, seeds=4,
     opinion_people=1_000, opinion_days=20, opinion_seeds=8,
+    growth_people=1_000, growth_days=21,
 )  # fmt: skip
 """Small enough for CI (a few minutes on two cores)."""
 
 FULL = Size(
     n_people=10_000, days=30, warmup_days=2, seeds=5,
     opinion_people=3_000, opinion_days=60, opinion_seeds=10,
+    growth_people=2_000, growth_days=31,
 )  # fmt: skip
 """The default society and horizon of ``feedlab run``."""
 
 DEFFUANT_DRIFT = {"drift": {"repulsion": 0.0}}
 """Opinion dynamics of the Deffuant type: the default model with repulsion switched off."""
+
+CONSENT = {"consent": {"enabled": True, "opt_out_share": 0.5}, "targeting": {"enabled": True}}
+"""Half the society opts out of tracking (the platform block's defaults otherwise)."""
+
+PUSHES = {"quiet": 0, "push-12": 12}
+"""Notifications per person per day in the growth runs (the growth policy's defaults otherwise)."""
 
 
 def arms() -> dict[str, Callable[[], Ranker]]:
@@ -60,12 +70,31 @@ def arms() -> dict[str, Callable[[], Ranker]]:
 
 
 def plan(size: Size) -> list[Task]:
-    """One task per (feed, seed) on default parameters, then the Deffuant-type opinion runs."""
+    """One task per (feed, seed) on default parameters, then the runs of regime-bound findings.
+
+    Those are: engagement ranking with half the society opted out of tracking, growth
+    notifications at two rates, and Deffuant-type opinion dynamics.
+    """
     tasks = [
         _task(arm, make(), replicate, size.n_people, size.days, size, BehaviourParams())
         for replicate in range(size.seeds)
         for arm, make in arms().items()
     ]
+    consent = PlatformParams.model_validate(CONSENT)
+    for replicate in range(size.seeds):
+        tasks.append(
+            _task("engagement/consent", Engagement(), replicate, size.n_people, size.days,
+                  size, BehaviourParams(), consent)
+        )  # fmt: skip
+    for replicate in range(size.seeds):
+        for arm, per_day in PUSHES.items():
+            platform = PlatformParams.model_validate(
+                {"notifications": {"enabled": True, "per_day": per_day}}
+            )
+            tasks.append(
+                _task(arm, Engagement(), replicate, size.growth_people, size.growth_days,
+                      size, BehaviourParams(), platform)
+            )  # fmt: skip
     deffuant = BehaviourParams.model_validate(DEFFUANT_DRIFT)
     for replicate in range(size.opinion_seeds):
         for arm, ranker in (("like-minded", TruthRanker("like-minded")), ("random", Random())):
@@ -84,6 +113,7 @@ def _task(
     days: int,
     size: Size,
     behaviour: BehaviourParams,
+    platform: PlatformParams | None = None,
 ) -> Task:
     return Task(
         finding="society",
@@ -95,7 +125,7 @@ def _task(
             warmup_days=size.warmup_days,
             world=WorldParams(n_people=n_people),
             behaviour=behaviour,
-            platform=PlatformParams(),
+            platform=platform or PlatformParams(),
             ranker=ranker,
         ),
         probe=society_probe,

@@ -100,8 +100,10 @@ def test_exact_algorithms_detects_a_changed_weight(monkeypatch: pytest.MonkeyPat
 def test_outrage_judge_follows_the_data() -> None:
     base = {"feed_outrage_var": [0.04] * 4, "feed_hostile_share": [0.1] * 4}
     more = {"feed_outrage_mean": [0.40, 0.41, 0.39, 0.42], **base,
-            "feed_hostile_share": [0.2, 0.21, 0.19, 0.2]}  # fmt: skip
-    less = {"feed_outrage_mean": [0.30, 0.31, 0.29, 0.30], **base}
+            "feed_hostile_share": [0.2, 0.21, 0.19, 0.2],
+            "feed_political_worth": [0.40, 0.41, 0.39, 0.40]}  # fmt: skip
+    less = {"feed_outrage_mean": [0.30, 0.31, 0.29, 0.30], **base,
+            "feed_political_worth": [0.50, 0.52, 0.49, 0.51]}  # fmt: skip
     passed = findings.outrage_amplification(_collected({"engagement": more, "chronological": less}))
     assert all(c.passed for c in passed)
     failed = findings.outrage_amplification(_collected({"engagement": less, "chronological": more}))
@@ -197,3 +199,30 @@ def test_watched_returns_the_inner_feeds(make_context) -> None:  # type: ignore[
     a = watched.rank(context, 5, np.random.default_rng(1))
     b = inner.rank(context, 5, np.random.default_rng(1))
     np.testing.assert_array_equal(a, b)
+
+
+def test_bridging_checks_pass_on_the_scorer_and_see_the_penalty() -> None:
+    checks = findings.bridging_checks()
+    assert [c.passed for c in checks] == [True, True, True]
+    gap_default, _ = findings.bridging_separation(0, 5.0)
+    gap_flat, _ = findings.bridging_separation(0, 1.0)
+    assert gap_default > 0 > gap_flat  # without the penalty the majority's posts win
+
+
+def test_notifications_judge_needs_gains_then_churn() -> None:
+    quiet = {"early:sessions_per_person": [4.0, 4.1, 3.9], "final:churned_share": [0.0, 0.0, 0.0]}
+    loud = {"early:sessions_per_person": [5.0, 5.2, 4.9], "final:churned_share": [0.05, 0.04, 0.06]}
+    assert all(
+        c.passed for c in findings.notifications(_collected({"quiet": quiet, "push-12": loud}))
+    )
+    flipped = findings.notifications(_collected({"quiet": loud, "push-12": quiet}))
+    assert not any(c.passed for c in flipped)
+
+
+def test_plan_covers_every_arm_a_judge_reads() -> None:
+    from feedlab.validation.suite import QUICK, plan
+
+    arms = {task.cell.arm for task in plan(QUICK)}
+    assert {"engagement", "chronological", "random", "oracle", "like-minded"} <= arms
+    assert {"engagement/consent", "quiet", "push-12"} <= arms
+    assert {"like-minded/deffuant", "random/deffuant"} <= arms

@@ -7,6 +7,7 @@ from feedlab.platform.external import ExternalRanker
 from feedlab.platform.rankers.base import Ranker
 from feedlab.platform.rankers.bridging import Bridging
 from feedlab.platform.rankers.builtin import Chronological, Engagement, Popularity, Random
+from feedlab.platform.rankers.content import ContentFiltering
 from feedlab.platform.rankers.humane import Diversity, StatedPreference, UserControlled, Wellbeing
 
 RANKERS: Registry[Ranker] = Registry("ranker")
@@ -20,3 +21,4 @@ RANKERS.register("diversity-v1")(Diversity)
 RANKERS.register("wellbeing-v1")(Wellbeing)
 RANKERS.register("stated-preference-v1")(StatedPreference)
 RANKERS.register("user-controlled-v1")(UserControlled)
+RANKERS.register("content-filtering-v1")(ContentFiltering)
