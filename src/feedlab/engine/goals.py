@@ -49,6 +49,29 @@ SUBSCRIBED_DAYS = 7
 """A subscriber counts as retained while seen within this many days."""
 
 
+@dataclass(frozen=True, slots=True)
+class AdSlots:
+    """The ad slots of one tick's feeds, kept for explanations only (nothing reads them back).
+
+    Attributes:
+        tick: the tick they were auctioned.
+        position: feed slot of each ad slot, ``(n_sessions, width)``, -1 = none.
+        winner: advertiser index of each ad slot, ``(n_sessions, width)``, -1 = unsold.
+        price: price per click the winner pays (second price), ``(n_sessions, width)``.
+        seen: whether the person saw the ad, ``(n_sessions, width)``.
+        clicked: whether they clicked it, ``(n_sessions, width)``.
+        charge: what the advertiser was charged, ``(n_sessions, width)``.
+    """
+
+    tick: int
+    position: IntArray
+    winner: IntArray
+    price: F64Array
+    seen: BoolArray
+    clicked: BoolArray
+    charge: F64Array
+
+
 @dataclass
 class Goals:
     """Everything the goal stages carry from tick to tick (platform parts and people's reach)."""
@@ -66,6 +89,7 @@ class Goals:
     minutes: F64Array = field(default_factory=lambda: np.zeros(0))  # logged today
     hides: F64Array = field(default_factory=lambda: np.zeros(0))  # logged today
     notified: F64Array = field(default_factory=lambda: np.zeros(0))  # received today
+    last_ads: AdSlots | None = None  # this tick's ad slots, for explanations only
 
 
 def wanted(params: PlatformParams) -> bool:
@@ -296,6 +320,7 @@ def show_ads(
         attr["appeal"][ad], attr["political"][ad], reactions, confidence, streams, tick,
     )  # fmt: skip
     charge = ad_book.record_clicks(book, winner, price, ad_seen, answers.click)
+    goals.last_ads = AdSlots(tick, position, winner, price, ad_seen, answers.click, charge)
     np.add.at(goals.revenue, persons, charge.sum(axis=1))
     book.traffic[tick % ticks_per_day] += persons.size
     ad_book.pace_update(book, ap, tick % ticks_per_day)

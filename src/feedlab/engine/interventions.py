@@ -276,6 +276,7 @@ class Runtime:
     bots: Bots
     platform: InterventionState
     tally: InterventionTally
+    feed_ranker: InterventionRanker | None = None  # this tick's, kept for explanations only
 
 
 def _ticks(hours: float, tick_hours: float) -> int:
@@ -407,7 +408,7 @@ def feed_ranker(
     if not (label or breaker or removal or hostility or in_network_only):
         return ranker
     state = rt.platform
-    return InterventionRanker(
+    rt.feed_ranker = InterventionRanker(
         inner=ranker,
         in_network_only=in_network_only,
         stopped_roots=(state.held_root, state.blocked_root) if breaker else (),
@@ -425,6 +426,7 @@ def feed_ranker(
             else None
         ),
     )
+    return rt.feed_ranker
 
 
 def response_shift(

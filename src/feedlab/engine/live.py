@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from feedlab.engine import explain_platform
 from feedlab.engine.run import Cell, MetricRow, setup_for
 from feedlab.engine.step import SimState, start, step
 from feedlab.engine.trace import Tracer
@@ -31,6 +32,8 @@ class CellStepper:
         self.cell = cell
         self.setup = replace(setup_for(cell), trace=tracer)
         self._state: SimState | None = start(self.setup)
+        if tracer is not None:  # interventions and ads explain themselves in traced feeds
+            explain_platform.attach(tracer, lambda: self.state, self.setup)
         self.day = -cell.warmup_days
         self.tick = 0
         self.rows: list[MetricRow] = []
