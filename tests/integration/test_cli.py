@@ -290,3 +290,14 @@ def test_sweep_runs_a_grid_and_refuses_a_bad_file(runner: CliRunner, tmp_path: P
     assert "sweep point 0" in _all_output(bad)
     assert "arousal_weight" in _all_output(bad)
     assert "Traceback" not in _all_output(bad)
+
+
+def test_python_dash_m_feedlab_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "feedlab", "scenarios"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "social-dilemma" in result.stdout

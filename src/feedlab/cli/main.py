@@ -479,3 +479,7 @@ def main() -> None:
     except SimError as error:  # pragma: no cover - commands catch their own
         err_console.print(f"[bold red]error:[/] {error}", highlight=False)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
