@@ -301,3 +301,17 @@ def test_python_dash_m_feedlab_runs_the_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "social-dilemma" in result.stdout
+
+
+def test_the_summary_leaves_out_metrics_of_mechanisms_the_experiment_lacks(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    made = _invoke(
+        runner, "run", "social-dilemma", "--people", "200", "--days", "1", "--seeds", "1",
+        "--workers", "1", "--set", "warmup_days=0", "--out", str(tmp_path / "r"),
+    )  # fmt: skip
+    assert made.exit_code == 0, _all_output(made)
+    shown, _, omitted = made.stdout.partition("not shown, 0 or undefined in every arm")
+    assert "time_spent_min" in shown
+    assert "bot_reach_share" in omitted and "bot_reach_share" not in shown
+    assert "bot_reach_share" in pl.read_csv(tmp_path / "r" / "comparison.csv")["metric"].to_list()

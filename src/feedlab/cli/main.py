@@ -204,7 +204,10 @@ def print_summary(config: ExperimentConfig, comparison: pl.DataFrame) -> None:
     for column in ("metric", "arm", "mean", "Δ vs baseline [95% CI]", "n", ""):
         table.add_column(column, justify="left" if column in ("metric", "arm") else "right")
     by = {(r["arm"], r["metric"]): r for r in comparison.iter_rows(named=True)}
+    silent = _silent_metrics(comparison)
     for metric in comparison["metric"].unique(maintain_order=True):
+        if metric in silent:
+            continue
         present = [arm for arm in arms if (arm, metric) in by]
         for i, arm in enumerate(present):
             r = by[(arm, metric)]
@@ -227,6 +230,19 @@ def print_summary(config: ExperimentConfig, comparison: pl.DataFrame) -> None:
         "* the 95% interval of the paired difference excludes 0; "
         "n.s. not distinguishable from 0; n: seeds paired."
     )
+    if silent:
+        out_console.print(
+            f"not shown, 0 or undefined in every arm (no such mechanism in this experiment; "
+            f"in comparison.csv): {', '.join(silent)}"
+        )
+
+
+def _silent_metrics(comparison: pl.DataFrame) -> list[str]:
+    """Metrics whose mean is 0 or undefined in every arm: they say nothing about this experiment."""
+    means = comparison.group_by("metric", maintain_order=True).agg(
+        (pl.col("mean").is_nan() | pl.col("mean").is_null() | (pl.col("mean") == 0)).all()
+    )
+    return means.filter(pl.col("mean"))["metric"].to_list()
 
 
 def print_amplification(amplified: pl.DataFrame | None, reference: str | None) -> None:
