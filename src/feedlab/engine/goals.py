@@ -9,6 +9,7 @@ come from :mod:`feedlab.behaviour.reactions`; truth-based scores from :mod:`feed
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -224,6 +225,18 @@ def reachable(goals: Goals, opens: BoolArray, notified_opens: BoolArray) -> Bool
 # --- constant testing: serving two rankers when a ranking weight is under test ----------------
 
 
+def with_weights(ranker: Ranker, update: dict[str, float]) -> Ranker:
+    """``ranker`` with some numeric fields changed; a wrapper (interventions) keeps its wrapping."""
+    if hasattr(ranker, "model_copy"):
+        return ranker.model_copy(update=update)
+    inner = getattr(ranker, "inner", None)
+    if inner is not None and dataclasses.is_dataclass(ranker):
+        return dataclasses.replace(ranker, inner=with_weights(inner, update))
+    raise ConfigError(
+        f"platform.optimizer.parameters can tune ranker fields only of a parameterized ranker, got {type(ranker).__name__}."
+    )
+
+
 def serve_tested(
     goals: Goals | None,
     state: PlatformState,
@@ -240,12 +253,10 @@ def serve_tested(
     names = [n for n in (opt.values if opt else {}) if n.startswith("ranker.")]
     if opt is None or not names:
         return serve(state, view, persons, ranker, params, rng, tick, lifetime)
-    shipped = ranker.model_copy(  # type: ignore[attr-defined]
-        update={n.split(".", 1)[1]: opt.values[n] for n in names}
-    )
+    shipped = with_weights(ranker, {n.split(".", 1)[1]: opt.values[n] for n in names})
     if not opt.parameter.startswith("ranker."):
         return serve(state, view, persons, shipped, params, rng, tick, lifetime)
-    treated = shipped.model_copy(update={opt.parameter.split(".", 1)[1]: opt.treatment_value})
+    treated = with_weights(shipped, {opt.parameter.split(".", 1)[1]: opt.treatment_value})
     mask = opt.treated[persons]
     a = serve(state, view, persons[~mask], shipped, params, rng, tick, lifetime)
     b = serve(state, view, persons[mask], treated, params, rng, tick, lifetime)

@@ -163,3 +163,15 @@ def test_advertiser_topics_are_checked_against_the_world_at_load() -> None:
     }
     with pytest.raises(ConfigError, match=re.escape("must be below world.n_topics (4), got 6")):
         validate_config(raw)
+
+
+def test_ranker_weights_are_tuned_through_an_intervention_wrapper() -> None:
+    from feedlab.engine.goals import with_weights
+    from feedlab.platform.interventions import InterventionRanker
+    from feedlab.platform.rankers.builtin import Engagement
+
+    wrapped = InterventionRanker(inner=Engagement(), in_network_only=True)
+    tuned = with_weights(wrapped, {"reply": 27.0})
+    assert isinstance(tuned, InterventionRanker)
+    assert tuned.inner.reply == 27.0 and tuned.in_network_only
+    assert wrapped.inner.reply == 13.5  # the original is untouched
