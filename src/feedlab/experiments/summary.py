@@ -163,7 +163,7 @@ def compare_arms(
     diff = table["diff"].to_numpy()
     n_pairs = table["n_pairs"].to_numpy()
     is_baseline = (table["arm"] == baseline).to_numpy()
-    low, high = _t_interval(diff, table["pair_sd"].to_numpy(), n_pairs, confidence)
+    low, high = t_interval(diff, table["pair_sd"].to_numpy(), n_pairs, confidence)
     low[is_baseline] = high[is_baseline] = math.nan
     base_abs = np.abs(table["base_mean"].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -253,7 +253,7 @@ def amplification(
             }
         )  # fmt: skip
     ratios = _order(ratios, frame, by=("metric", "arm"))
-    low, high = _t_interval(
+    low, high = t_interval(
         ratios["amplification"].to_numpy(),
         ratios["sd"].to_numpy(),
         ratios["n_seeds"].to_numpy(),
@@ -272,7 +272,7 @@ def amplification(
     )
 
 
-def _t_interval(
+def t_interval(
     mean: F64Array, sd: F64Array, n: IntArray, confidence: float
 ) -> tuple[F64Array, F64Array]:
     """Student-t interval ``mean ± t_{(1+c)/2, n-1} · sd / sqrt(n)``; NaN where ``n < 2``."""
