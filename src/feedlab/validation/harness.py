@@ -16,28 +16,29 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from scipy import stats
 
-from feedlab.engine.run import Cell, setup_for
-from feedlab.engine.step import Setup, SimState, start, step
+from feedlab.engine.live import CellStepper
+from feedlab.engine.run import Cell
+from feedlab.engine.step import SimState
+from feedlab.experiments.summary import t_interval
 
 
 class Probe(Protocol):
     """Reads a simulation while it runs; returns its measurements at the end."""
 
-    def attach(self, setup: Setup) -> Setup:
-        """Return the setup to simulate (a probe may wrap the ranker to watch feeds)."""
+    def attach(self, cell: Cell) -> Cell:
+        """Return the cell to simulate (a probe may wrap the ranker to watch feeds)."""
         ...
 
     def before_tick(self, state: SimState) -> None:
         """Called before every tick with the state about to be advanced."""
         ...
 
-    def on_day(self, state: SimState, setup: Setup, day: int, row: dict[str, float]) -> None:
+    def on_day(self, state: SimState, cell: Cell, day: int, row: dict[str, float]) -> None:
         """Called at every midnight with the day's metrics (``day`` < 1 during warm-up)."""
         ...
 
-    def finish(self, state: SimState, setup: Setup) -> dict[str, float]:
+    def finish(self, state: SimState, cell: Cell) -> dict[str, float]:
         """The cell's measurements."""
         ...
 
@@ -68,19 +69,17 @@ class Outcome:
 
 
 def simulate(task: Task) -> Outcome:
-    """Run one task's cell to the end with its probe attached."""
+    """Run one task's cell to the end with its probe attached (the engine's own stepper)."""
     probe = task.probe()
-    setup = probe.attach(setup_for(task.cell))
-    state = start(setup)
-    day = -task.cell.warmup_days
-    total = task.cell.total_days * state.world.clock.ticks_per_day
-    while state.tick < total:
-        probe.before_tick(state)
-        row = step(state, setup)
-        if row is not None:
-            day += 1
-            probe.on_day(state, setup, day, row)
-    return Outcome(task.finding, task.cell.arm, task.cell.seed, probe.finish(state, setup))
+    cell = probe.attach(task.cell)
+    stepper = CellStepper(cell)
+    while not stepper.done:
+        probe.before_tick(stepper.state)
+        rows = stepper.advance()
+        if rows is not None:  # a midnight: rows are empty during warm-up
+            values = {name: value for *_, name, value in rows}
+            probe.on_day(stepper.state, cell, stepper.day, values)
+    return Outcome(task.finding, cell.arm, cell.seed, probe.finish(stepper.state, cell))
 
 
 def run_tasks(
@@ -124,8 +123,10 @@ class Estimate:
         mean = float(x.mean())
         if n < 2:
             return cls(mean, math.nan, math.nan, n)
-        half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-        return cls(mean, mean - half, mean + half, n)
+        low, high = t_interval(
+            np.array([mean]), np.array([x.std(ddof=1)]), np.array([n]), confidence
+        )
+        return cls(mean, float(low[0]), float(high[0]), n)
 
     def exp(self) -> Estimate:
         """The estimate of a log quantity carried back by ``exp`` (a geometric mean and interval)."""

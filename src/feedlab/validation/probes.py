@@ -16,7 +16,8 @@ import numpy as np
 from scipy import signal, stats
 
 from feedlab.core.arrays import F64Array, IntArray
-from feedlab.engine.step import Setup, SimState
+from feedlab.engine.run import Cell
+from feedlab.engine.step import SimState
 from feedlab.validation.devices import TruthRanker, Watched, WorldView
 
 REACH_SIZES = (3, 5, 10)
@@ -74,14 +75,14 @@ def reach_ticks(
     return out
 
 
-def harvest(state: SimState, setup: Setup, since: int, log: CascadeLog, authors: F64Array) -> int:
+def harvest(state: SimState, cell: Cell, since: int, log: CascadeLog, authors: F64Array) -> int:
     """File every cascade that closed after tick ``since``; return the tick harvested up to.
 
     Reshares outlive their root in the ring (a slot is reused only after its own post's
     lifetime), so all of a closing cascade's reshares are still there to be read.
     """
     posts = state.world.posts
-    lifetime = state.world.clock.ticks(setup.world.posts.lifetime_hours)
+    lifetime = state.world.clock.ticks(cell.world.posts.lifetime_hours)
     now = state.tick
     alive = posts.id != 0
     close = posts.created.astype(np.int64) + lifetime
@@ -154,22 +155,22 @@ class SocietyProbe:
     authors: F64Array | None = None
     daily: dict[str, list[float]] = field(default_factory=dict)
 
-    def attach(self, setup: Setup) -> Setup:
+    def attach(self, cell: Cell) -> Cell:
         """Share the world with a truth ranker, and watch the feeds."""
-        inner = setup.ranker
+        inner = cell.ranker
         if isinstance(inner, TruthRanker):
             inner.view = self.view
         self.watched = Watched(
-            inner, self.view, setup.world.posts.outrage_threshold, setup.behaviour.survey
+            inner, self.view, cell.world.posts.outrage_threshold, cell.behaviour.survey
         )
-        self.authors = np.zeros(setup.world.n_people)
-        return replace(setup, ranker=self.watched)
+        self.authors = np.zeros(cell.world.n_people)
+        return replace(cell, ranker=self.watched)
 
     def before_tick(self, state: SimState) -> None:
         """Give the devices the world of this tick."""
         self.view.world = state.world
 
-    def on_day(self, state: SimState, setup: Setup, day: int, row: dict[str, float]) -> None:
+    def on_day(self, state: SimState, cell: Cell, day: int, row: dict[str, float]) -> None:
         """Start recording after warm-up; harvest the day's closed cascades; keep the metrics."""
         assert self.watched is not None and self.authors is not None
         if day < 0:
@@ -178,11 +179,11 @@ class SocietyProbe:
             self.watched.record = True
             self.harvested = state.tick
             return
-        self.harvested = harvest(state, setup, self.harvested, self.cascades, self.authors)
+        self.harvested = harvest(state, cell, self.harvested, self.cascades, self.authors)
         for name, value in row.items():
             self.daily.setdefault(name, []).append(value)
 
-    def finish(self, state: SimState, setup: Setup) -> dict[str, float]:
+    def finish(self, state: SimState, cell: Cell) -> dict[str, float]:
         """Reduce the cell to named numbers."""
         out: dict[str, float] = {}
         out.update(self._cascade_measures(state))
