@@ -32,6 +32,12 @@ def validate_command(
     ] = None,
 ) -> None:
     """Reproduce published findings on default parameters; exit 0 only if all pass."""
+    if out is not None and not out.parent.is_dir():
+        Console(stderr=True).print(
+            f"[bold red]error:[/] --out must be a file in an existing folder, got {str(out)!r}.",
+            highlight=False,
+        )
+        raise typer.Exit(code=2)
     size = QUICK if quick else FULL
     console, err = Console(width=160), Console(stderr=True)
     started = time.perf_counter()

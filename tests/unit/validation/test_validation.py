@@ -226,3 +226,16 @@ def test_plan_covers_every_arm_a_judge_reads() -> None:
     assert {"engagement", "chronological", "random", "oracle", "like-minded"} <= arms
     assert {"engagement/consent", "quiet", "push-12"} <= arms
     assert {"like-minded/deffuant", "random/deffuant"} <= arms
+
+
+def test_validate_refuses_an_out_file_in_a_missing_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from feedlab.cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["validate", "--quick", "--out", str(tmp_path / "no" / "v.json")]
+    )
+    assert result.exit_code == 2
+    assert "--out must be a file in an existing folder" in result.output
+    assert "Traceback" not in result.output
