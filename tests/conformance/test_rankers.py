@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from feedlab.core.errors import ShapeError
-from feedlab.platform.estimator import ENGAGE_ACTIONS, N_ACTIONS, features, predict
+from feedlab.platform.estimator import N_ACTIONS, features, predict
 from feedlab.platform.observe import LOGGED_ACTIONS, observe_posts
 from feedlab.platform.rankers.base import FillsFeeds, RankContext, Remembers, check_ranker
 from feedlab.platform.rankers.registry import RANKERS
@@ -33,7 +33,7 @@ def _context_of(setup, state, with_memory: bool = False) -> RankContext:
     predictions[rows, cols] = predict(model, x)
     popularity = np.zeros(cands.slots.shape, np.float32)
     root_slots = view.slots_of(view.root[slots])
-    popularity[rows, cols] = model.post_actions[root_slots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
+    popularity[rows, cols] = model.engagements(root_slots)
     return RankContext(
         candidates=cands,
         predictions=predictions,

@@ -14,6 +14,10 @@ this project ``parallel=True`` gained at most 2x while the second vCPU was idle,
 waited 4-16 ms (whole scheduler ticks) whenever that vCPU was busy or asleep, which is the normal
 case under ``pytest -n 2`` or with one simulation per core. Compiled code is cached on disk
 (``cache=True``), so only the first run on a machine pays for compilation (about 8 s).
+
+The same holds for BLAS: a tick's matrix products have an inner dimension of a few features, and
+OpenBLAS's worker threads spin while they wait, so with one simulation per core they burn the
+core another simulation needs. :func:`single_threaded_blas` keeps them to one thread.
 """
 
 from __future__ import annotations
@@ -23,10 +27,17 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 from feedlab.core.arrays import AnyArray, BoolArray, F64Array, IntArray
 
 U64Array = npt.NDArray[np.uint64]
+
+
+def single_threaded_blas() -> None:
+    """Limit BLAS in this process to one thread (cells run one per core; see the module notes)."""
+    threadpool_limits(limits=1, user_api="blas")
+
 
 # SplitMix64 constants (Steele et al. 2014).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -270,6 +270,12 @@ def serve_tested(
             np.concatenate([a.features.person_logit, b.features.person_logit]),
             np.concatenate([a.features.post_logit, b.features.post_logit]),
         ),
+        feature_row=np.concatenate(
+            [
+                a.feature_row,
+                np.where(b.feature_row >= 0, b.feature_row + len(a.features.shared), -1),
+            ]
+        ),
         predictions=np.concatenate([a.predictions, b.predictions]),
     )
 

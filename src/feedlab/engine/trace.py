@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedlab.engine.explain import FeedFacts
-from feedlab.platform.estimator import ENGAGE_ACTIONS, p_engage
+from feedlab.platform.estimator import p_engage
 from feedlab.platform.observe import LOGGED_ACTIONS, PostView, observe_posts
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class Tracer:
             shown = slots >= 0
             safe = np.maximum(slots, 0)
             roots = view.slots_of(view.root[safe])
-            popularity = model.post_actions[roots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
+            popularity = model.engagements(roots)
             facts = FeedFacts(
                 tick=tick,
                 person=person,

@@ -45,7 +45,7 @@ from feedlab.engine.run import setup_for
 from feedlab.engine.step import Setup, SimState, start, step
 from feedlab.experiments.config import load_config
 from feedlab.experiments.runner import plan
-from feedlab.platform.estimator import ENGAGE_ACTIONS, N_ACTIONS, features, predict
+from feedlab.platform.estimator import N_ACTIONS, features, predict
 from feedlab.platform.observe import LOGGED_ACTIONS, observe_impressions, observe_posts
 from feedlab.platform.rankers.base import RankContext, masked, top_k
 from feedlab.platform.state import ingest_posts, learn_from_log, serve, source_candidates
@@ -236,7 +236,7 @@ class FeedEnv(gym.Env[np.ndarray, np.ndarray]):
         x = features(model, view, persons, rows, slots, cands.in_network[rows, cols], t, lifetime)
         predicted = predict(model, x)  # (n_valid, N_ACTIONS)
         roots = view.slots_of(view.root[slots])
-        popularity = model.post_actions[roots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
+        popularity = model.engagements(roots)
         slant = view.slant[slots].astype(np.float64)
         columns = [
             *(predicted[:, a] for a in range(N_ACTIONS)),

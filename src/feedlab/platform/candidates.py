@@ -109,33 +109,37 @@ class Pools:
     trending: U32Array  # (trending,) post ids
 
 
+def live_originals(view: PostView, tick: int, lifetime: int) -> IntArray:
+    """Ring slots of the live original posts (not reshares), ascending."""
+    return np.flatnonzero(
+        (view.id != 0) & (view.depth == 0) & (view.root_created > tick - lifetime)
+    )
+
+
 def refresh_pools(
     view: PostView,
+    live: IntArray,
     engagement: np.ndarray,
     impressions: np.ndarray,
     n_topics: int,
     params: CandidateParams,
     tick: int,
-    lifetime: int,
 ) -> Pools:
     """Pick each topic's most engaging live originals and the trending ones.
 
     Args:
         view: observable post columns.
-        engagement: engagements logged per root slot, ``(capacity,)``.
-        impressions: impressions logged per root slot, ``(capacity,)``.
+        live: slots of the live originals (:func:`live_originals`).
+        engagement: engagements logged on each of them, ``(len(live),)``.
+        impressions: impressions logged on each of them, ``(len(live),)``.
         n_topics: number of topics.
         params: pool sizes.
         tick: current tick.
-        lifetime: cascade lifetime in ticks.
     """
-    live = np.flatnonzero(
-        (view.id != 0) & (view.depth == 0) & (view.root_created > tick - lifetime)
-    )
     by_topic = np.zeros((n_topics, params.topic_pool), np.uint32)
     if live.size == 0:
         return Pools(by_topic=by_topic, trending=np.zeros(params.trending, np.uint32))
-    rate = (engagement[live] + 1.0) / (impressions[live] + 10.0)
+    rate = (engagement + 1.0) / (impressions + 10.0)
     # Tie-break by id so the order never depends on the sort algorithm.
     ids = view.id[live]
     topic = view.topic_a[live]
@@ -147,7 +151,7 @@ def refresh_pools(
     for t in range(n_topics):  # one iteration per topic, not per person
         by_topic[t, : take[t]] = ids[order[first[t] : first[t] + take[t]]]
     age = (tick - view.created[live]).astype(np.float64)
-    velocity = engagement[live] / np.power(age + 2.0, 1.5)
+    velocity = engagement / np.power(age + 2.0, 1.5)
     top = np.lexsort((ids, -velocity))[: params.trending]
     trending = np.zeros(params.trending, np.uint32)
     trending[: top.size] = ids[top]

@@ -107,6 +107,14 @@ class PersonModel:
         """Number of people modelled."""
         return int(self.impressions.shape[0])
 
+    def engagements(self, slots: IntArray) -> FloatArray:
+        """Engagements (click, like, share, reply) logged on the cascades at root ``slots``."""
+        rows = self.post_actions[slots]
+        total = rows[..., ENGAGE_ACTIONS[0]].copy()
+        for a in ENGAGE_ACTIONS[1:]:
+            total += rows[..., a]
+        return total
+
     def estimated_interest(self, persons: IntArray) -> FloatArray:
         """Smoothed engagement rate by topic, max 1 per person, ``(len(persons), n_topics)``."""
         rate = (self.topic_engaged[persons] + 0.5) / (self.topic_shown[persons] + 2.0)
@@ -226,13 +234,16 @@ def features(
 
 def predict(model: PersonModel, x: Features) -> FloatArray:
     """Predicted probability of every logged action, ``x.shared.shape[:-1] + (N_ACTIONS,)``."""
-    z = (
-        model.bias.astype(np.float32)
-        + x.person_logit * model.person_weight.astype(np.float32)
-        + x.post_logit * model.post_weight.astype(np.float32)
-        + x.shared @ model.shared_weight.T.astype(np.float32)
-    )
-    return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
+    z = x.shared @ model.shared_weight.T.astype(np.float32)
+    z += x.person_logit * model.person_weight.astype(np.float32)
+    z += x.post_logit * model.post_weight.astype(np.float32)
+    z += model.bias.astype(np.float32)
+    # In place: the sigmoid of a large batch allocates no temporaries.
+    np.clip(z, -30, 30, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.reciprocal(z, out=z).astype(np.float32, copy=False)
 
 
 def p_engage(predictions: FloatArray) -> FloatArray:
@@ -245,7 +256,7 @@ def learn(
     model: PersonModel,
     log: ImpressionLog,
     view: PostView,
-    shown: Features,
+    seen: Features,
     predictions: FloatArray,
     params: EstimatorParams,
     hour: float,
@@ -256,8 +267,9 @@ def learn(
         model: the model before the tick.
         log: the tick's impression log.
         view: observable post columns.
-        shown: features of the shown slots, arrays shaped ``(n_sessions, k, ...)``.
-        predictions: what the model predicted for them, ``(n_sessions, k, N_ACTIONS)``.
+        seen: features of the impressions seen, flat ``(m, ...)`` in the order of
+            ``np.nonzero(log.seen)``.
+        predictions: what the model predicted for them, ``(m, N_ACTIONS)``.
         params: learning parameters.
         hour: hour of day of the tick (for late-night usage).
     """
@@ -268,12 +280,12 @@ def learn(
     slots = view.slots_of(log.post_ids[rows, cols])
     y = log.actions[rows, cols].astype(np.float32)  # (m, A)
 
-    err = (y - predictions[rows, cols]).astype(np.float64)  # (m, A)
+    err = (y - predictions).astype(np.float64)  # (m, A)
     grad = np.empty((N_ACTIONS, 3 + N_SHARED))
     grad[:, 0] = err.mean(axis=0)
-    grad[:, 1] = (err * shown.person_logit[rows, cols]).mean(axis=0)
-    grad[:, 2] = (err * shown.post_logit[rows, cols]).mean(axis=0)
-    grad[:, 3:] = (err.T @ shown.shared[rows, cols].astype(np.float64)) / rows.size
+    grad[:, 1] = (err * seen.person_logit).mean(axis=0)
+    grad[:, 2] = (err * seen.post_logit).mean(axis=0)
+    grad[:, 3:] = (err.T @ seen.shared.astype(np.float64)) / rows.size
     grad_sq = model.grad_sq + grad**2
     step = params.learning_rate * grad / np.sqrt(grad_sq)
 

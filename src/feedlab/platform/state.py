@@ -19,12 +19,12 @@ from feedlab.platform.candidates import (
     empty_inboxes,
     fan_out,
     gather_candidates,
+    live_originals,
     push,
     refresh_pools,
 )
 from feedlab.platform.consent import ConsentParams
 from feedlab.platform.estimator import (
-    ENGAGE_ACTIONS,
     N_ACTIONS,
     EstimatorParams,
     Features,
@@ -89,8 +89,13 @@ class Served:
     post_ids: U32Array  # (n_sessions, k) ids shown, 0 = empty
     slots: IntArray  # (n_sessions, k) ring slots, -1 = empty
     in_network: np.ndarray  # (n_sessions, k) bool
-    features: Features  # arrays (n_sessions, k, ...) of the shown posts
-    predictions: FloatArray  # (n_sessions, k, A) predicted probabilities
+    features: Features  # flat (m, ...) arrays of the candidates scored
+    feature_row: IntArray  # (n_sessions, k) row of each shown slot in ``features``, -1 = empty
+    predictions: FloatArray  # (n_sessions, k, A) predicted probabilities, 0 for empty slots
+
+    def shown_features(self, rows: IntArray, cols: IntArray) -> Features:
+        """Features of the shown slots ``(rows[i], cols[i])``, flat."""
+        return self.features.take(self.feature_row[rows, cols])
 
 
 def init_platform(
@@ -122,15 +127,15 @@ def refresh(
     state: PlatformState, view: PostView, params: PlatformParams, tick: int, lifetime: int
 ) -> None:
     """Recompute the out-of-network pools from the logged engagement."""
-    engagement = state.model.post_actions[:, list(ENGAGE_ACTIONS)].sum(axis=1)
+    live = live_originals(view, tick, lifetime)
     state.pools = refresh_pools(
         view,
-        engagement,
-        state.model.post_impressions,
+        live,
+        state.model.engagements(live),
+        state.model.post_impressions[live],
         state.model.topic_shown.shape[1],
         params.candidates,
         tick,
-        lifetime,
     )
 
 
@@ -163,7 +168,8 @@ def serve(
     """Source candidates, predict every action, rank, and return the feeds.
 
     Features and predictions are computed on the flat list of valid candidates only, then
-    scattered into the padded ``(n_sessions, n_candidates)`` layout the rankers see.
+    gathered into the padded ``(n_sessions, n_candidates)`` layout the rankers see; the feeds
+    keep the flat features and each shown slot's row in them.
     """
     model = state.model
     cands = source_candidates(state, view, persons, params, tick, lifetime)
@@ -171,16 +177,17 @@ def serve(
     slots = cands.slots[rows, cols]
     x = features(model, view, persons, rows, slots, cands.in_network[rows, cols], tick, lifetime)
     flat_predictions = predict(model, x)
+    # Padded layouts are one gather each: every empty cell points at an extra all-zero row.
+    m = rows.size
     n, c = cands.slots.shape
-    predictions = np.zeros((n, c, N_ACTIONS), np.float32)
-    predictions[rows, cols] = flat_predictions
-    popularity = np.zeros((n, c), np.float32)
+    position = np.full((n, c), m, np.int64)
+    position[rows, cols] = np.arange(m)
+    padded = np.concatenate([flat_predictions, np.zeros((1, N_ACTIONS), np.float32)])
     root_slots = view.slots_of(view.root[slots])
-    popularity[rows, cols] = model.post_actions[root_slots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
     context = RankContext(
         candidates=cands,
-        predictions=predictions,
-        popularity=popularity,
+        predictions=padded[position],
+        popularity=np.append(model.engagements(root_slots), np.float32(0))[position],
         view=view,
         tick=tick,
         model=model,
@@ -189,16 +196,7 @@ def serve(
     columns = ranker.rank(context, params.feed_size, rng)
     shown = columns >= 0
     column = np.maximum(columns, 0)
-    position = np.zeros((n, c), np.int64)
-    position[rows, cols] = np.arange(rows.size)
-    flat = np.take_along_axis(position, column, axis=1)[shown]  # flat row of each shown slot
-
-    def spread(values: np.ndarray) -> np.ndarray:
-        """Flat rows placed in the ``(n_sessions, k, ...)`` layout; empty slots stay zero."""
-        out = np.zeros((*shown.shape, *values.shape[1:]), values.dtype)
-        out[shown] = values[flat]
-        return out
-
+    row = np.where(shown, np.take_along_axis(position, column, axis=1), m)
     return Served(
         persons=persons,
         post_ids=np.where(shown, np.take_along_axis(cands.ids, column, axis=1), 0).astype(
@@ -206,8 +204,9 @@ def serve(
         ),
         slots=np.where(shown, np.take_along_axis(cands.slots, column, axis=1), -1),
         in_network=shown & np.take_along_axis(cands.in_network, column, axis=1),
-        features=Features(spread(x.shared), spread(x.person_logit), spread(x.post_logit)),
-        predictions=spread(flat_predictions),
+        features=x,
+        feature_row=np.where(shown, row, -1),
+        predictions=padded[row],
     )
 
 
@@ -221,10 +220,16 @@ def learn_from_log(
     ticks_per_day: int,
 ) -> None:
     """Update the digital model and remember what each person has seen."""
-    state.model = learn(
-        state.model, log, view, served.features, served.predictions, params.estimator, hour
-    )
     rows, cols = np.nonzero(log.seen)
+    state.model = learn(
+        state.model,
+        log,
+        view,
+        served.shown_features(rows, cols),
+        served.predictions[rows, cols],
+        params.estimator,
+        hour,
+    )
     roots = view.root[view.slots_of(log.post_ids[rows, cols])]
     push(state.inboxes.seen, state.inboxes.seen_head, log.persons[rows], roots)
 
