@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from threadpoolctl import threadpool_info
 
 from feedlab.core import kernels
 from feedlab.core.random import Streams
@@ -275,3 +276,10 @@ def test_unsupported_dtypes_fall_back_to_the_references(seed: int) -> None:
     np.testing.assert_array_equal(
         kernels.repeated_keys(seen, keys), kernels.repeated_keys_reference(seen, keys)
     )
+
+
+def test_a_simulation_keeps_blas_to_one_thread() -> None:
+    kernels.single_threaded_blas()
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas, "NumPy links a BLAS"
+    assert all(pool["num_threads"] == 1 for pool in blas)

@@ -10,6 +10,7 @@ from feedlab.platform.candidates import (
     fan_out,
     push,
 )
+from feedlab.platform.estimator import features, predict
 from feedlab.platform.observe import PostView, observe_follows, observe_posts
 from feedlab.platform.state import Served, serve, source_candidates
 from feedlab.world.graph import graph_from_edges
@@ -159,3 +160,25 @@ def test_fan_out_delivers_to_every_follower() -> None:
     assert set(inboxes.inbox[1][inboxes.inbox[1] != 0].tolist()) == {10}
     assert set(inboxes.inbox[2][inboxes.inbox[2] != 0].tolist()) == {10, 11}
     np.testing.assert_array_equal(inboxes.inbox_head, [0, 1, 2])
+
+
+def test_each_shown_slot_points_at_its_own_features_and_predictions(served, sim) -> None:
+    out, view, state = served
+    setup, _ = sim
+    shown = out.slots >= 0
+    assert shown.any() and (~shown).any()
+    # Empty slots point nowhere and predict nothing; shown slots point at distinct rows.
+    assert (out.feature_row[~shown] == -1).all()
+    assert (out.predictions[~shown] == 0).all()
+    assert np.unique(out.feature_row[shown]).size == int(shown.sum())
+    # Recomputing the features of what was shown gives the rows the feeds point at.
+    rows, cols = np.nonzero(shown)
+    x = features(
+        state.platform.model, view, out.persons, rows, out.slots[rows, cols],
+        out.in_network[rows, cols], state.tick, _lifetime(setup, state),
+    )  # fmt: skip
+    kept = out.shown_features(rows, cols)
+    np.testing.assert_array_equal(kept.shared, x.shared)
+    np.testing.assert_array_equal(kept.person_logit, x.person_logit)
+    np.testing.assert_array_equal(kept.post_logit, x.post_logit)
+    np.testing.assert_array_equal(out.predictions[rows, cols], predict(state.platform.model, x))
