@@ -1,16 +1,24 @@
-"""Runs: one (arm, seed) cell for a number of days, in this process or across workers."""
+"""Cells: one (arm, seed) simulated for a number of days.
+
+:func:`run_cell` runs a cell to its end, saving checkpoints; :class:`CellStepper` steps one under
+its caller's control (the dashboard's live runs, validation probes, traces) and hands back each
+day's metric rows as the day closes. ``run_cell`` is a loop over a stepper, so both give the same
+rows, with or without a :class:`~feedlab.engine.trace.Tracer`.
+"""
 
 from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.core.random import Streams
+from feedlab.engine import explain_platform
 from feedlab.engine.interventions import Interventions
-from feedlab.engine.step import Setup, homogenization_pairs, start, step
+from feedlab.engine.step import Setup, SimState, homogenization_pairs, start, step
+from feedlab.engine.trace import Tracer
 from feedlab.io.atomic import atomic_path
 from feedlab.platform.rankers.base import Ranker
 from feedlab.platform.state import PlatformParams
@@ -19,6 +27,9 @@ from feedlab.world.world import WorldParams
 
 MetricRow = tuple[str, int, int, str, float]
 """(arm, seed, day, metric, value): one row of the long metrics table."""
+
+Checkpoint = tuple[SimState, list[MetricRow], int]
+"""(state, rows so far, last closed day): what a cell saves to continue later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,31 +111,24 @@ def run_cell(
     Every random draw is addressed by step, so a cell resumed from a checkpoint ends with
     exactly the rows of an uninterrupted run.
     """
-    setup = setup_for(cell)
+    restored = None
     if checkpoint is not None and checkpoint.exists():
         with checkpoint.open("rb") as handle:
-            state, rows, day = pickle.load(handle)  # a file this run wrote itself
-    else:
-        state, rows, day = start(setup), [], -cell.warmup_days
-    total = cell.total_days * state.world.clock.ticks_per_day
-    while state.tick < total:
-        values = step(state, setup)
-        if values is not None:
-            day += 1
-            if day >= 1:
-                rows.extend(
-                    (cell.arm, cell.seed, day, name, float(v)) for name, v in values.items()
-                )
-            elapsed = day + cell.warmup_days
-            due = bool(checkpoint_days) and elapsed % checkpoint_days == 0 and state.tick < total
-            if checkpoint is not None and due:
-                checkpoint.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(checkpoint) as tmp:
-                    tmp.write_bytes(pickle.dumps((state, rows, day), protocol=5))
-            if on_day is not None:
-                on_day(elapsed)
-    add_stage_seconds(stage_seconds, state.stage_seconds)
-    return rows
+            restored = pickle.load(handle)  # a file this run wrote itself
+    stepper = CellStepper(cell, restored=restored)
+    while not stepper.done:
+        if stepper.advance() is None:
+            continue
+        elapsed = stepper.day + cell.warmup_days
+        due = bool(checkpoint_days) and elapsed % checkpoint_days == 0 and not stepper.done
+        if checkpoint is not None and due:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(checkpoint) as tmp:
+                tmp.write_bytes(pickle.dumps(stepper.checkpoint(), protocol=5))
+        if on_day is not None:
+            on_day(elapsed)
+    add_stage_seconds(stage_seconds, stepper.state.stage_seconds)
+    return stepper.rows
 
 
 def add_stage_seconds(total: dict[str, float] | None, stages: dict[str, float]) -> None:
@@ -132,3 +136,89 @@ def add_stage_seconds(total: dict[str, float] | None, stages: dict[str, float]) 
     if total is not None:
         for stage, seconds in stages.items():
             total[stage] = total.get(stage, 0.0) + seconds
+
+
+class CellStepper:
+    """One cell, stepped by its caller.
+
+    Attributes:
+        cell: what is simulated.
+        day: the last closed day, numbered like the rows (warm-up days are ``<= 0``).
+        tick: ticks simulated so far.
+        rows: every recorded row so far.
+        ticks_per_day: ticks in one simulated day.
+        total_ticks: ticks the cell simulates in all.
+    """
+
+    def __init__(
+        self, cell: Cell, tracer: Tracer | None = None, restored: Checkpoint | None = None
+    ) -> None:
+        """Start ``cell`` afresh, or from ``restored`` (what :meth:`checkpoint` returned)."""
+        self.cell = cell
+        self.setup = replace(setup_for(cell), trace=tracer)
+        state, rows, day = restored or (start(self.setup), [], -cell.warmup_days)
+        self._state: SimState | None = state
+        if tracer is not None:  # interventions and ads explain themselves in traced feeds
+            explain_platform.attach(tracer, lambda: self.state, self.setup)
+        self.day = day
+        self.tick = state.tick
+        self.rows: list[MetricRow] = list(rows)
+        self.ticks_per_day = state.world.clock.ticks_per_day
+        self.total_ticks = cell.total_days * self.ticks_per_day
+
+    @property
+    def state(self) -> SimState:
+        """The simulation state (read it, do not change it).
+
+        Raises:
+            RuntimeError: after :meth:`release`.
+        """
+        if self._state is None:
+            raise RuntimeError(f"cell {self.cell.name!r} has released its state.")
+        return self._state
+
+    @property
+    def tracer(self) -> Tracer | None:
+        """The attached tracer, if any."""
+        return self.setup.trace
+
+    @property
+    def done(self) -> bool:
+        """Whether every day has been simulated (or the state was released)."""
+        return self._state is None or self.tick >= self.total_ticks
+
+    def checkpoint(self) -> Checkpoint:
+        """Everything needed to continue later: the state, the rows so far and the day."""
+        return self.state, self.rows, self.day
+
+    def release(self) -> None:
+        """Drop the world and the platform, keeping rows, the tracer and the ranker."""
+        self._state = None
+
+    def advance(self) -> list[MetricRow] | None:
+        """Simulate one tick; return the closed day's rows at midnight (empty during warm-up).
+
+        Raises:
+            RuntimeError: if the cell is already done.
+        """
+        if self.done:
+            raise RuntimeError(f"cell {self.cell.name!r} is already done.")
+        values = step(self.state, self.setup)
+        self.tick = self.state.tick
+        if values is None:
+            return None
+        self.day += 1
+        if self.day < 1:
+            return []
+        rows = [
+            (self.cell.arm, self.cell.seed, self.day, name, float(v)) for name, v in values.items()
+        ]
+        self.rows.extend(rows)
+        return rows
+
+    def advance_day(self) -> list[MetricRow]:
+        """Simulate to the next midnight; return that day's rows (empty during warm-up)."""
+        while True:
+            rows = self.advance()
+            if rows is not None:
+                return rows

@@ -17,8 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from feedlab.engine.live import CellStepper
-from feedlab.engine.run import Cell
+from feedlab.engine.run import Cell, CellStepper
 from feedlab.engine.step import SimState
 from feedlab.experiments.summary import t_interval
 

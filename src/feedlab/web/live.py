@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from feedlab.engine.live import CellStepper
-from feedlab.engine.run import MetricRow
+from feedlab.engine.run import CellStepper, MetricRow
 from feedlab.engine.trace import Tracer
 from feedlab.experiments.config import ExperimentConfig
 from feedlab.experiments.runner import plan

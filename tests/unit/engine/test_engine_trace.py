@@ -15,8 +15,7 @@ from feedlab.engine.explain import (
     explain_feed,
     remove_line_source,
 )
-from feedlab.engine.live import CellStepper
-from feedlab.engine.run import run_cell
+from feedlab.engine.run import CellStepper, run_cell
 from feedlab.engine.trace import LEANING_BINS, Tracer
 from feedlab.experiments.config import load_config
 from feedlab.experiments.runner import plan

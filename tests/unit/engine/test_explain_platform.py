@@ -10,8 +10,7 @@ import pytest
 
 from feedlab.engine.explain import explain_feed
 from feedlab.engine.explain_platform import ADS_FACT, INTERVENTIONS_FACT
-from feedlab.engine.live import CellStepper
-from feedlab.engine.run import run_cell
+from feedlab.engine.run import CellStepper, run_cell
 from feedlab.engine.trace import Tracer
 from feedlab.experiments.config import load_config
 from feedlab.experiments.runner import plan
