@@ -3,7 +3,9 @@
 The estimate adds the population's arrays, the post ring (world and platform columns), and the
 larger of the follow graph's construction and the busiest tick's candidate arrays. Its constants
 are bytes per element of the real arrays; checked against measured peaks of one engagement cell
-(10k people: 0.30 GiB measured, 0.34 estimated; 100k: 1.02 / 1.13; 1M: 8.86 / 8.55).
+over 2 days (10k people: 0.34 GiB measured, 0.33 estimated; 100k: 1.08 / 1.03; 1M: 6.34 / 7.53).
+Rankers that remember add their memory on top, which the estimate leaves out (the bridging
+ranker's per-slot fit is about 16 bytes per post slot, 0.5 GiB at 1M people).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ PERSON_BYTES = 150 + 212 + 150  # people's traits and state, the digital model, 
 POST_SLOT_BYTES = 77 + 60  # world columns of a post + the platform's counters and logits
 EDGE_BUILD_BYTES = 60  # per follow edge while the graph is drawn (int64 pairs and draws)
 EDGE_BYTES = 8  # per follow edge once built (both CSR directions, int32)
-CANDIDATE_BYTES = 250  # per candidate cell of a tick (ids, slots, features, predictions, scores)
+CANDIDATE_BYTES = 200  # per candidate cell of a tick (ids, slots, features, predictions, scores)
 PEAK_HOUR = 1.9  # busiest hour's open rate over the daily mean
 
 
