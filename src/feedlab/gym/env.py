@@ -41,6 +41,7 @@ from feedlab.behaviour.social import social_effects
 from feedlab.core.arrays import FloatArray, IntArray
 from feedlab.core.params import Params
 from feedlab.core.random import GYM_RANK, PLATFORM_RANK
+from feedlab.engine import interventions as iv
 from feedlab.engine.run import setup_for
 from feedlab.engine.step import Setup, SimState, start, step
 from feedlab.experiments.config import load_config
@@ -179,9 +180,15 @@ class FeedEnv(gym.Env[np.ndarray, np.ndarray]):
             setup.streams.rng(PLATFORM_RANK, t), t, lifetime,
         )  # fmt: skip
         people, posts = world.people, world.posts
-        responses = respond(
-            people, posts, persons, served.slots, setup.behaviour.choice, setup.streams, t
+        # Displayed like counts (social proof) and labels shift the cohort's odds as everyone's.
+        assert state.extra is not None  # set by start()
+        shift = iv.response_shift(
+            state.extra, setup.interventions, setup.behaviour, state.platform, view, served
         )
+        responses = respond(
+            people, posts, persons, served.slots, setup.behaviour.choice, setup.streams, t,
+            shift=shift,
+        )  # fmt: skip
         effects = social_effects(posts, persons, served.slots, responses, world.n_people)
         reshare_ids = posts.append(t, lifetime, **effects.reshares)
         state.follow_src.append(effects.follow_src)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+import feedlab.gym.env
 from feedlab.gym import FeedEnv, FeedEnvParams, register_envs
 from feedlab.gym.env import N_FEATURES
 
@@ -72,6 +73,18 @@ def test_the_slate_decides_the_reward(seed: int) -> None:
         env.reset(seed=seed)
         rewards.append(env.step(np.ascontiguousarray(action))[4]["person_reward"])
     assert not np.array_equal(rewards[0], rewards[1])
+
+
+def test_displayed_likes_sway_the_cohort_as_they_sway_everyone(seed, monkeypatch) -> None:
+    env = _env(overrides=["world.n_people=400", "behaviour.social_proof.weight=5.0"])
+    action = np.zeros(env.action_space.shape, np.float32)
+    engaged = []
+    for sway in (True, False):  # the same society and slates, with and without the shift
+        if not sway:
+            monkeypatch.setattr(feedlab.gym.env.iv, "response_shift", lambda *args: None)
+        env.reset(seed=seed)
+        engaged.append(sum(env.step(action)[4]["engagements"] for _ in range(3)))
+    assert engaged[0] > engaged[1]
 
 
 def test_a_bad_cohort_size_is_refused() -> None:
