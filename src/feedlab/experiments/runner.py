@@ -336,12 +336,7 @@ def run_experiment(
         raise ConfigError(
             f"--out must not have an interrupted run, got {str(out)!r}; continue it with --resume {out}."
         )
-    if staging.exists():  # a start killed before it wrote its run.json: nothing to keep
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    atomic_write_text(staging / "config.toml", resolved)
-    meta = {"run_id": out.name, "created_at": created.isoformat()}
-    atomic_write_text(staging / PARTIAL_META, json.dumps(meta))
+    _stage(out, resolved, created.isoformat())
     if on_start is not None:
         on_start(out)
     return _complete(config, out, workers, progress, checkpoint_days, engine, address)
@@ -380,28 +375,19 @@ def resumable_config(out: Path) -> ExperimentConfig:
     return load_config(staging / "config.toml")
 
 
-def _complete(
-    config: ExperimentConfig,
-    out: Path,
-    workers: int | None,
-    progress: Progress | None,
-    checkpoint_days: int,
-    engine: str,
-    address: str | None,
-) -> RunResult:
-    started = time.perf_counter()
+def _write_results(
+    config: ExperimentConfig, out: Path, rows: list[MetricRow], started: float
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+    """Write a run's folder and catalog entry from its rows; return what the summary shows.
+
+    The folder is built in the partial folder, then renamed. Returns the metrics, the comparison
+    and the amplification table (None without a reference arm).
+    """
     staging = partial_folder(out)
     meta = json.loads((staging / PARTIAL_META).read_text(encoding="utf-8"))
     resolved = (staging / "config.toml").read_text(encoding="utf-8")
     digest = hashlib.sha256(resolved.encode()).hexdigest()
     runs_dir = out.parent
-
-    cells = plan(config)
-    stages: dict[str, float] = {}
-    checkpoints = Checkpoints(folder=staging, every_days=checkpoint_days)
-    rows = execute(
-        cells, workers or default_workers(), progress, stages, checkpoints, engine, address
-    )
     frame, optimizer_values, optimizer_tests = split_optimizer_rows(rows_to_frame(rows))
     comparison = compare_arms(frame, config.baseline_arm, summaries())
     reference = config.reference_arm
@@ -449,6 +435,58 @@ def _complete(
         out.rmdir()
     os.replace(staging, out)
     register_run(runs_dir, record)
+    return frame, comparison, amplified
+
+
+def save_run(
+    config: ExperimentConfig, rows: list[MetricRow], out: Path, created_at: str, started: float
+) -> Path:
+    """Write rows simulated elsewhere (a dashboard's live run) as a run folder and catalog it.
+
+    Args:
+        config: the experiment the rows come from (its seeds as simulated).
+        rows: every cell's daily rows.
+        out: the run folder to create; must not exist yet.
+        created_at: when the run started (ISO 8601).
+        started: ``time.perf_counter()`` at its start, for the recorded wall time.
+    """
+    if out.exists():
+        raise ConfigError(f"out must be a new folder, got {str(out)!r}.")
+    _stage(out, config.to_toml(), created_at)
+    _write_results(config, out, rows, started)
+    return out
+
+
+def _stage(out: Path, resolved: str, created_at: str) -> None:
+    """Start the partial folder of ``out`` with the resolved config and the run's identity."""
+    staging = partial_folder(out)
+    if staging.exists():  # a start killed before it wrote its run.json: nothing to keep
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    atomic_write_text(staging / "config.toml", resolved)
+    meta = {"run_id": out.name, "created_at": created_at}
+    atomic_write_text(staging / PARTIAL_META, json.dumps(meta))
+
+
+def _complete(
+    config: ExperimentConfig,
+    out: Path,
+    workers: int | None,
+    progress: Progress | None,
+    checkpoint_days: int,
+    engine: str,
+    address: str | None,
+) -> RunResult:
+    started = time.perf_counter()
+    staging = partial_folder(out)
+    cells = plan(config)
+    stages: dict[str, float] = {}
+    checkpoints = Checkpoints(folder=staging, every_days=checkpoint_days)
+    rows = execute(
+        cells, workers or default_workers(), progress, stages, checkpoints, engine, address
+    )
+    frame, comparison, amplified = _write_results(config, out, rows, started)
+    wall = time.perf_counter() - started
     ticks = sum(cell.total_days * Clock(cell.world.tick_hours).ticks_per_day for cell in cells)
     return RunResult(
         run_dir=out,

@@ -159,7 +159,7 @@ def create_app(
     def launch(data: dict[str, Any]) -> LiveRun:
         form = parse_launch(data, limits)
         config, tracked = build_config(form, limits)
-        run = LiveRun.create(config, tracked, guess_of(form))
+        run = LiveRun.create(config, tracked, guess_of(form), runs_dir=app.state.runs_dir)
         try:
             live.add(run)
         except RuntimeError as error:

@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ import numpy as np
 from feedlab.engine.run import CellStepper, MetricRow
 from feedlab.engine.trace import Tracer
 from feedlab.experiments.config import ExperimentConfig
-from feedlab.experiments.runner import plan
+from feedlab.experiments.runner import plan, save_run
 
 KEEPALIVE_SECONDS = 15.0
 """An SSE comment is sent after this long without news, so idle connections stay open."""
@@ -175,6 +176,8 @@ class LiveRun:
     config: ExperimentConfig
     tracked: list[int]
     guess: Guess | None = None
+    runs_dir: Path | None = None  # where a finished run is saved and catalogued (None: not saved)
+    saved: str = ""  # the run folder's name once saved
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     status: str = "starting"
     error: str = ""
@@ -193,10 +196,23 @@ class LiveRun:
 
     @classmethod
     def create(
-        cls, config: ExperimentConfig, tracked: list[int], guess: Guess | None = None
+        cls,
+        config: ExperimentConfig,
+        tracked: list[int],
+        guess: Guess | None = None,
+        runs_dir: Path | None = None,
     ) -> LiveRun:
-        """Plan the run's cells (the first seed of every arm) with a tracer each; not started."""
-        run = cls(run_id=secrets.token_hex(6), config=config, tracked=tracked, guess=guess)
+        """Plan the run's cells (the first seed of every arm) with a tracer each; not started.
+
+        A run that finishes is saved under ``runs_dir`` like a ``feedlab run`` (if given).
+        """
+        run = cls(
+            run_id=secrets.token_hex(6),
+            config=config.model_copy(update={"seeds": 1}),  # one seed is simulated live
+            tracked=tracked,
+            guess=guess,
+            runs_dir=runs_dir,
+        )
         cells = [cell for cell in plan(config) if cell.replicate == 0]
         run.steppers = [CellStepper(cell, tracer=Tracer.of(tracked)) for cell in cells]
         return run
@@ -295,6 +311,7 @@ class LiveRun:
                 if closed[0] is not None:
                     self._close_day([rows or [] for rows in closed])
             else:
+                self._save()  # before "finished", so whoever sees it finished sees it saved
                 self.status = "finished"
         except Exception as error:  # the run fails alone; the server keeps serving
             self.status = "failed"
@@ -304,6 +321,20 @@ class LiveRun:
         self.finished_wall = time.perf_counter() - self.started
         self._publish_state()
         self.broadcaster.close()
+
+    def _save(self) -> None:
+        """Write the finished run's folder and catalog entry; a failure is reported, not raised."""
+        if self.runs_dir is None:
+            return
+        created = datetime.fromisoformat(self.created_at)
+        name = f"{self.config.name}-live-{created:%Y%m%d-%H%M%S}-{self.run_id}"
+        rows = [row for stepper in self.steppers for row in stepper.rows]
+        try:
+            save_run(self.config, rows, self.runs_dir / name, self.created_at, self.started)
+        except Exception as error:  # the live results stay on the page either way
+            self.error = f"not saved: {type(error).__name__}: {error}"
+            return
+        self.saved = name
 
     def _close_day(self, rows_by_arm: list[list[MetricRow]]) -> None:
         stepper = self.steppers[0]
@@ -350,6 +381,7 @@ class LiveRun:
             "watchers": self.broadcaster.watchers,
             "guess": None if self.guess is None else vars(self.guess),
             "wall_seconds": self.finished_wall,
+            "saved_run": self.saved or None,
         }
 
     def _publish_state(self) -> None:

@@ -29,7 +29,12 @@ def runs_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def run_id(runs_dir: Path) -> str:
-    return next(p.name for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The run made by ``feedlab run`` (finished live runs are saved beside it)."""
+    return next(
+        p.name
+        for p in runs_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and "-live-" not in p.name
+    )
 
 
 @pytest.fixture(scope="module")

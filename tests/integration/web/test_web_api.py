@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
@@ -34,6 +36,26 @@ def test_a_live_run_ends_with_one_event_per_day(client: TestClient, finished: di
             assert day["metrics"][arm]["time_spent_min"] > 0
             assert sum(day["histogram"][arm]) == SMALL["n_people"]
     assert any(r["run_id"] == rid for r in client.get("/api/live").json())
+
+
+def test_a_finished_live_run_is_saved_like_a_run(
+    client: TestClient, finished: dict, runs_dir: Path
+) -> None:
+    saved = finished["saved_run"]
+    assert saved and "-live-" in saved and finished["run_id"] in saved
+    record = client.get(f"/api/runs/{saved}").json()["record"]
+    assert record["n_people"] == SMALL["n_people"] and record["seeds"] == 1
+    assert record["arms"] == finished["arms"]
+    frame = pl.read_parquet(runs_dir / saved / "metrics.parquet")
+    days = client.get(f"/api/live/{finished['run_id']}/days").json()["days"]
+    for day in days:
+        for arm, metrics in day["metrics"].items():
+            row = frame.filter(
+                (pl.col("arm") == arm) & (pl.col("day") == day["day"])
+                & (pl.col("metric") == "time_spent_min")
+            )  # fmt: skip
+            assert row["value"].to_list() == [pytest.approx(metrics["time_spent_min"])]
+    assert (runs_dir / saved / "report.html").is_file()
 
 
 def test_the_event_stream_replays_the_days_then_ends(client: TestClient, finished: dict) -> None:
@@ -329,8 +351,9 @@ def test_the_html_form_launches_and_reports_errors(runs_dir) -> None:
 
 
 def test_past_runs_come_from_the_catalog(client: TestClient, run_id: str) -> None:
-    runs = client.get("/api/runs").json()
-    assert [r["run_id"] for r in runs] == [run_id]
+    ids = [r["run_id"] for r in client.get("/api/runs").json()]
+    assert run_id in ids
+    assert all(i == run_id or "-live-" in i for i in ids)  # and saved live runs
     detail = client.get(f"/api/runs/{run_id}").json()
     assert detail["record"]["n_people"] == 300
     assert set(detail["means"]["time_spent_min"]) == set(detail["record"]["arms"])

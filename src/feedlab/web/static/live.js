@@ -48,6 +48,11 @@
   let revealed = false;
   function onState(s) {
     statusEl.textContent = s.status + (s.error ? ` (${s.error})` : "");
+    const savedEl = document.getElementById("saved");
+    if (s.saved_run && savedEl.hidden) {
+      savedEl.querySelector("a").href = `/runs/${encodeURIComponent(s.saved_run)}`;
+      savedEl.hidden = false;
+    }
     dayEl.textContent = s.day;
     progressEl.value = s.progress;
     watchersEl.textContent = `${s.watchers} watching`;
