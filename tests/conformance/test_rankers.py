@@ -8,7 +8,13 @@ import pytest
 from feedlab.core.errors import ShapeError
 from feedlab.platform.estimator import N_ACTIONS, features, predict
 from feedlab.platform.observe import LOGGED_ACTIONS, observe_posts
-from feedlab.platform.rankers.base import FillsFeeds, RankContext, Remembers, check_ranker
+from feedlab.platform.rankers.base import (
+    FillsFeeds,
+    RankContext,
+    Remembers,
+    check_ranker,
+    reads_predictions,
+)
 from feedlab.platform.rankers.registry import RANKERS
 from feedlab.platform.state import source_candidates
 
@@ -127,6 +133,33 @@ def test_conforms_on_a_synthetic_padded_context(
     name: str, k: int, synthetic_context: RankContext
 ) -> None:
     _check(name, synthetic_context, k)
+
+
+IGNORING = [n for n in RANKERS.names() if not reads_predictions(RANKERS.create(n))]
+
+
+def test_the_rankers_that_ignore_predictions_are_the_expected_ones() -> None:
+    expected = {"chronological-v1", "popularity-v1", "random-v1", "content-filtering-v1"}
+    assert set(IGNORING) == expected
+    assert reads_predictions(RANKERS.create("engagement-v1"))
+
+
+@pytest.mark.parametrize("name", IGNORING)
+def test_a_ranker_that_ignores_predictions_does_not_read_them(
+    name: str, simulated_context: RankContext
+) -> None:
+    """Its feeds are the same whatever the predictions (so serving may skip them)."""
+    ranker = RANKERS.create(name)
+    rng = np.random.default_rng(9)
+    scrambled = replace(
+        simulated_context,
+        predictions=rng.random(simulated_context.predictions.shape).astype(np.float32),
+    )
+    zeros = replace(simulated_context, predictions=np.zeros_like(scrambled.predictions))
+    for k in (1, 30):
+        a = ranker.rank(scrambled, k, np.random.default_rng(0))
+        b = ranker.rank(zeros, k, np.random.default_rng(0))
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("name", RANKERS.names())

@@ -40,7 +40,13 @@ from feedlab.platform.estimator import (
 from feedlab.platform.growth import NotificationParams
 from feedlab.platform.observe import FollowView, ImpressionLog, PostView, SurveyLog, UserControls
 from feedlab.platform.optimizer import ObjectiveParams, OptimizerParams
-from feedlab.platform.rankers.base import Feedback, RankContext, Ranker, Remembers
+from feedlab.platform.rankers.base import (
+    Feedback,
+    RankContext,
+    Ranker,
+    Remembers,
+    reads_predictions,
+)
 from feedlab.platform.targeting import TargetingParams
 
 
@@ -169,24 +175,31 @@ def serve(
 
     Features and predictions are computed on the flat list of valid candidates only, then
     gathered into the padded ``(n_sessions, n_candidates)`` layout the rankers see; the feeds
-    keep the flat features and each shown slot's row in them.
+    keep the flat features and each shown slot's row in them. For a ranker that never reads
+    predictions (:class:`~feedlab.platform.rankers.base.IgnoresPredictions`) only the shown
+    slots are predicted, after ranking: the model still learns from them, as ever.
     """
     model = state.model
     cands = source_candidates(state, view, persons, params, tick, lifetime)
     rows, cols = np.nonzero(cands.valid)
     slots = cands.slots[rows, cols]
-    x = features(model, view, persons, rows, slots, cands.in_network[rows, cols], tick, lifetime)
-    flat_predictions = predict(model, x)
+    in_network = cands.in_network[rows, cols]
     # Padded layouts are one gather each: every empty cell points at an extra all-zero row.
     m = rows.size
     n, c = cands.slots.shape
     position = np.full((n, c), m, np.int64)
     position[rows, cols] = np.arange(m)
-    padded = np.concatenate([flat_predictions, np.zeros((1, N_ACTIONS), np.float32)])
+    reads = reads_predictions(ranker)
+    if reads:
+        x = features(model, view, persons, rows, slots, in_network, tick, lifetime)
+        padded = _padded(predict(model, x))
+        predictions = padded[position]
+    else:  # the ranker never reads them: only the shown slots are predicted, below
+        predictions = np.broadcast_to(np.float32(0), (n, c, N_ACTIONS))
     root_slots = view.slots_of(view.root[slots])
     context = RankContext(
         candidates=cands,
-        predictions=padded[position],
+        predictions=predictions,
         popularity=np.append(model.engagements(root_slots), np.float32(0))[position],
         view=view,
         tick=tick,
@@ -197,6 +210,13 @@ def serve(
     shown = columns >= 0
     column = np.maximum(columns, 0)
     row = np.where(shown, np.take_along_axis(position, column, axis=1), m)
+    if not reads:
+        at = np.nonzero(shown)
+        keep = row[at]  # the candidate behind each shown slot
+        x = features(model, view, persons, at[0], slots[keep], in_network[keep], tick, lifetime)
+        padded = _padded(predict(model, x))
+        row = np.full(shown.shape, keep.size, np.int64)
+        row[at] = np.arange(keep.size)
     return Served(
         persons=persons,
         post_ids=np.where(shown, np.take_along_axis(cands.ids, column, axis=1), 0).astype(
@@ -208,6 +228,11 @@ def serve(
         feature_row=np.where(shown, row, -1),
         predictions=padded[row],
     )
+
+
+def _padded(flat: FloatArray) -> FloatArray:
+    """``flat`` predictions with one all-zero row appended (where empty cells point)."""
+    return np.concatenate([flat, np.zeros((1, N_ACTIONS), np.float32)])
 
 
 def learn_from_log(

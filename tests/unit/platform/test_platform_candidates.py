@@ -12,6 +12,7 @@ from feedlab.platform.candidates import (
 )
 from feedlab.platform.estimator import features, predict
 from feedlab.platform.observe import PostView, observe_follows, observe_posts
+from feedlab.platform.rankers.builtin import Chronological
 from feedlab.platform.state import Served, serve, source_candidates
 from feedlab.world.graph import graph_from_edges
 
@@ -182,3 +183,33 @@ def test_each_shown_slot_points_at_its_own_features_and_predictions(served, sim)
     np.testing.assert_array_equal(kept.person_logit, x.person_logit)
     np.testing.assert_array_equal(kept.post_logit, x.post_logit)
     np.testing.assert_array_equal(out.predictions[rows, cols], predict(state.platform.model, x))
+
+
+class _ChronologicalReadingPredictions:
+    """The chronological ranker, without its claim to ignore predictions."""
+
+    def rank(self, context, k, rng):
+        return Chronological().rank(context, k, rng)
+
+
+def test_skipping_predictions_a_ranker_ignores_serves_the_same_feeds(sim) -> None:
+    setup, state = sim
+    view = observe_posts(state.world.posts)
+    persons = np.arange(N_PEOPLE)
+    lifetime = _lifetime(setup, state)
+
+    def serve_with(ranker) -> Served:
+        rng = setup.streams.rng(PLATFORM_RANK, state.tick)
+        return serve(
+            state.platform, view, persons, ranker, setup.platform, rng, state.tick, lifetime
+        )
+
+    skipped, full = serve_with(Chronological()), serve_with(_ChronologicalReadingPredictions())
+    assert skipped.features.shared.shape[0] < full.features.shared.shape[0]  # fewer predicted
+    np.testing.assert_array_equal(skipped.post_ids, full.post_ids)
+    np.testing.assert_array_equal(skipped.feature_row >= 0, full.feature_row >= 0)
+    np.testing.assert_allclose(skipped.predictions, full.predictions, rtol=1e-6, atol=1e-7)
+    rows, cols = np.nonzero(skipped.slots >= 0)
+    a, b = skipped.shown_features(rows, cols), full.shown_features(rows, cols)
+    np.testing.assert_array_equal(a.shared, b.shared)
+    np.testing.assert_array_equal(a.person_logit, b.person_logit)

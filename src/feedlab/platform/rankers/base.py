@@ -95,6 +95,23 @@ class FillsFeeds:
     """Marker base: rankers that always fill ``min(k, n_valid)`` slots."""
 
 
+class IgnoresPredictions:
+    """Marker base: rankers that never read ``RankContext.predictions``.
+
+    Serving such a ranker skips the digital model's predictions for the candidates it does not
+    show (they are all zero in its context). The conformance suite checks the claim: the ranker
+    must order the same candidates the same way whatever the predictions.
+    """
+
+
+def reads_predictions(ranker: object) -> bool:
+    """Whether ``ranker`` (or the ranker a wrapper such as the interventions' wraps) reads them."""
+    inner = getattr(ranker, "inner", None)
+    if inner is not None:
+        return reads_predictions(inner)
+    return not isinstance(ranker, IgnoresPredictions)
+
+
 @dataclass(frozen=True, slots=True)
 class Feedback:
     """What a ranker that remembers may learn from after a tick: only what the platform logs.

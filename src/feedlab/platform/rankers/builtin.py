@@ -9,7 +9,13 @@ from feedlab.core.arrays import IntArray
 from feedlab.core.kernels import score_occurrence
 from feedlab.core.params import Params
 from feedlab.platform.observe import LOGGED_ACTIONS
-from feedlab.platform.rankers.base import FillsFeeds, RankContext, masked, top_k
+from feedlab.platform.rankers.base import (
+    FillsFeeds,
+    IgnoresPredictions,
+    RankContext,
+    masked,
+    top_k,
+)
 
 
 class Engagement(Params, FillsFeeds):
@@ -78,7 +84,7 @@ def _author_discount(
     return (1.0 - floor) * np.power(decay, occurrence) + floor
 
 
-class Chronological(Params):
+class Chronological(Params, IgnoresPredictions):
     """Reverse-chronological feed of followed accounts only (the "Following" tab).
 
     Out-of-network candidates are never shown, so feeds may hold fewer than ``k`` posts.
@@ -92,7 +98,7 @@ class Chronological(Params):
         return top_k(masked(scores, context), k)
 
 
-class Popularity(Params, FillsFeeds):
+class Popularity(Params, FillsFeeds, IgnoresPredictions):
     """Most-engaged cascades first, whoever the viewer is (a non-personalized baseline)."""
 
     def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
@@ -100,7 +106,7 @@ class Popularity(Params, FillsFeeds):
         return top_k(masked(context.popularity, context), k)
 
 
-class Random(Params, FillsFeeds):
+class Random(Params, FillsFeeds, IgnoresPredictions):
     """Uniformly random order of the candidates (the control of audits and Chaney et al.)."""
 
     def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:

@@ -15,10 +15,16 @@ import numpy as np
 
 from feedlab.core.arrays import F64Array, IntArray
 from feedlab.core.params import Params
-from feedlab.platform.rankers.base import FillsFeeds, RankContext, masked, top_k
+from feedlab.platform.rankers.base import (
+    FillsFeeds,
+    IgnoresPredictions,
+    RankContext,
+    masked,
+    top_k,
+)
 
 
-class ContentFiltering(Params, FillsFeeds):
+class ContentFiltering(Params, FillsFeeds, IgnoresPredictions):
     """Rank by estimated topic affinity x the post's topic mix (T-RECS' ``ContentFiltering``).
 
     ``score = w * interest[topic_a] + (1 - w) * interest[topic_b]`` where ``interest`` is the
