@@ -43,7 +43,7 @@ QUICK = Size(
 
 The opinion runs are long and few: at the default assimilation rate the like-minded and random
 feeds' opinion landscapes do not separate before about 30 days (``docs/validation.md``, finding
-6), so 4 seeds of 40 days take the CPU time that 8 seeds of 20 did.
+6), so 4 seeds of 40 days take about the person-days that 8 seeds of 20 did.
 """
 
 FULL = Size(
