@@ -5,9 +5,27 @@ uses the answers in ranking; Milli et al. (2023; *PNAS Nexus* 2025) found that w
 they value differs from what they engage with: readers did not prefer the angry, partisan and
 out-group-hostile political posts that engagement ranking chose, though these drew engagement.
 A person's answer here is therefore driven by what they would endorse on reflection - interest,
-quality, (mildly) agreement - and turned *down* by outrage, more so by outrage aimed at their
-side, and by falsity they can recognize (1 - credulity). The weights are assumptions in the
-direction of those findings, not estimates; they are parameters so their effect can be swept.
+quality, agreement - and turned *down* by outrage, more so by outrage aimed at their side, and
+by falsity they can recognize (1 - credulity).
+
+The weights are assumptions, not estimates; they are parameters so their effect can be swept.
+Their relative sizes follow the sources:
+
+* outrage costs as much as interest match gains (2.0 each): the engagement ranker's extra
+  anger (+0.47 SD) came with readers saying they did not want those political posts (Milli et
+  al.), and a nationally representative US sample said that moral outrage and divisive content
+  should *not* go viral (Rathje, Robertson, Brady & Van Bavel 2024, *Perspectives on
+  Psychological Science*, n = 511);
+* outrage from the other side costs 3.0 more (5.0 in all): out-group animosity is the
+  strongest driver of engagement (Rathje, Van Bavel & van der Linden 2021, *PNAS*), yet what
+  readers say they do not want - it made Milli et al.'s readers feel worse about their
+  out-group, and ranking by their stated preferences showed less of it;
+* agreement counts (1.0, up from a mild 0.6): ranking by those stated preferences also raised
+  the share of pro-attitudinal posts (Milli et al.).
+
+With the earlier, milder penalties (outrage 1.0, hostility 1.5, agreement 0.6) simulated people
+said they valued the partisan posts engagement ranking picks *more* than the chronological
+feed's, against Milli et al.; ``feedlab validate`` checks this (``docs/validation.md``, finding 3).
 
 The answer is drawn from a counter-based die keyed by (person, feed slot): a person meets the
 same die under every arm (common random numbers).
@@ -42,9 +60,9 @@ class SurveyParams(Params):
     base: float = -0.5
     interest_weight: float = Field(2.0, ge=0)
     quality_weight: float = Field(1.5, ge=0)
-    agreement_weight: float = Field(0.6, ge=0)
-    outrage_weight: float = Field(1.0, ge=0)
-    hostility_weight: float = Field(1.5, ge=0)
+    agreement_weight: float = Field(1.0, ge=0)
+    outrage_weight: float = Field(2.0, ge=0)
+    hostility_weight: float = Field(3.0, ge=0)
     falsity_weight: float = Field(1.5, ge=0)
 
 

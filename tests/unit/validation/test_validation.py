@@ -239,3 +239,20 @@ def test_validate_refuses_an_out_file_in_a_missing_folder(tmp_path) -> None:  # 
     assert result.exit_code == 2
     assert "--out must be a file in an existing folder" in result.output
     assert "Traceback" not in result.output
+
+
+def test_deffuant_runs_change_only_repulsion() -> None:
+    """Finding 6's regime: the default society with repulsion off, nothing else changed."""
+    from feedlab.validation.suite import QUICK, plan
+
+    deffuant = [t.cell for t in plan(QUICK) if t.cell.arm.endswith("/deffuant")]
+    assert len(deffuant) == 2 * QUICK.opinion_seeds
+    default = BehaviourParams()
+    expected = default.model_copy(
+        update={"drift": default.drift.model_copy(update={"repulsion": 0.0})}
+    )
+    for cell in deffuant:
+        assert cell.behaviour == expected
+        assert cell.platform == PlatformParams()
+        assert cell.world == WorldParams(n_people=QUICK.opinion_people)
+        assert cell.days == QUICK.opinion_days
