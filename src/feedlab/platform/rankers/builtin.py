@@ -80,8 +80,9 @@ def _author_discount(
     scores: np.ndarray, authors: np.ndarray, decay: float, floor: float
 ) -> np.ndarray:
     """Multiplier (1 - floor) * decay^j + floor, j = how many better-scored posts share the author."""
-    occurrence = score_occurrence(scores, authors)  # (n, c) int64
-    return (1.0 - floor) * np.power(decay, occurrence) + floor
+    occurrence = score_occurrence(scores, authors)  # (n, c) int64, each below c
+    powers = np.power(decay, np.arange(max(scores.shape[-1], 1)))  # decay^j, looked up per cell
+    return (1.0 - floor) * powers[occurrence] + floor
 
 
 class Chronological(Params, IgnoresPredictions):
