@@ -109,10 +109,9 @@ class PersonModel:
 
     def engagements(self, slots: IntArray) -> FloatArray:
         """Engagements (click, like, share, reply) logged on the cascades at root ``slots``."""
-        rows = self.post_actions[slots]
-        total = rows[..., ENGAGE_ACTIONS[0]].copy()
+        total = self.post_actions[slots, ENGAGE_ACTIONS[0]]  # one column at a time: no row copies
         for a in ENGAGE_ACTIONS[1:]:
-            total += rows[..., a]
+            total += self.post_actions[slots, a]
         return total
 
     def estimated_interest(self, persons: IntArray) -> FloatArray:

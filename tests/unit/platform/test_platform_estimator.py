@@ -76,3 +76,13 @@ def test_estimator_params_are_validated(value: float) -> None:
 
     with pytest.raises(ValidationError):
         EstimatorParams(learning_rate=value)
+
+
+def test_engagements_sum_the_engage_actions_of_each_cascade() -> None:
+    model = init_person_model(5, 3, 1024)
+    rng = np.random.default_rng(4)
+    model.post_actions[:] = rng.integers(0, 9, model.post_actions.shape).astype(np.float32)
+    slots = rng.integers(0, 1024, 300)
+    expected = model.post_actions[slots][:, list(ENGAGE_ACTIONS)].sum(axis=1)
+    np.testing.assert_array_equal(model.engagements(slots), expected)
+    assert model.engagements(slots[:0]).shape == (0,)
