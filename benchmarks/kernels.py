@@ -95,13 +95,16 @@ def main() -> None:
     )
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--k", type=int, default=30)
+    parser.add_argument("--out", default=str(RESULTS / "kernels.json"), help="where the JSON goes")
     args = parser.parse_args()
 
     from feedlab.core.kernels import top_k
     from feedlab.platform.estimator import N_ACTIONS, N_SHARED, features, predict
 
     limits = machine_limits()
-    state, view, persons, cands, tick, lifetime = captured_batch(args.people)
+    batch = captured_batch(args.people)
+    state, view, persons = batch["state"], batch["view"], batch["persons"]
+    cands, tick, lifetime = batch["cands"], batch["tick"], batch["lifetime"]
     model = state.platform.model
     rows, cols = np.nonzero(cands.valid)
     slots = cands.slots[rows, cols]
@@ -154,9 +157,10 @@ def main() -> None:
     print(f"{'':<28} {s['candidates_per_second']:>11,.0f} candidates/s")
     print(f"{'top-k kernel':<28} {t['kernel_rows_per_second']:>15,.0f} rows/s")
     print(f"{'np.argpartition (same rows)':<28} {t['argpartition_rows_per_second']:>15,.0f} rows/s")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "kernels.json").write_text(json.dumps(table, indent=2))
-    print(f"saved {RESULTS / 'kernels.json'}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(table, indent=2))
+    print(f"saved {out}")
 
 
 if __name__ == "__main__":
