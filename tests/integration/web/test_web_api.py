@@ -10,8 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from feedlab.engine.explain import ExplanationLine, add_line_source, remove_line_source
+from feedlab.experiments.config import load_config
 from feedlab.web.app import create_app
 from feedlab.web.forms import Limits
+from feedlab.web.live import LiveRun
 
 from .conftest import SMALL, wait_until_ended
 
@@ -56,6 +58,22 @@ def test_a_finished_live_run_is_saved_like_a_run(
             )  # fmt: skip
             assert row["value"].to_list() == [pytest.approx(metrics["time_spent_min"])]
     assert (runs_dir / saved / "report.html").is_file()
+
+
+def test_a_live_run_that_cannot_be_saved_still_finishes_and_says_so(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    config = load_config(
+        "social-dilemma", ["world.n_people=200", "days=1", "seeds=1", "warmup_days=0"]
+    )
+    run = LiveRun.create(config, tracked=[0, 1], runs_dir=blocked)
+    run.start()
+    run.join(timeout=120)
+    state = run.summary()
+    assert state["status"] == "finished"
+    assert state["saved_run"] is None
+    assert state["error"].startswith("not saved: ")
+    assert [d["day"] for d in run.days] == [1]  # the live results are all there
 
 
 def test_the_event_stream_replays_the_days_then_ends(client: TestClient, finished: dict) -> None:
