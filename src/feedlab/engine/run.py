@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedlab.behaviour.params import BehaviourParams
+from feedlab.core.kernels import single_threaded_blas
 from feedlab.core.random import Streams
 from feedlab.engine import explain_platform
 from feedlab.engine.interventions import Interventions
@@ -78,7 +79,12 @@ class Cell:
 
 
 def setup_for(cell: Cell) -> Setup:
-    """The fixed parts of one cell's run: parameters, ranker, streams and metric pairs."""
+    """The fixed parts of one cell's run: parameters, ranker, streams and metric pairs.
+
+    Also keeps BLAS in this process to one thread: every cell, fresh or resumed from a
+    checkpoint, is set up here (see :func:`~feedlab.core.kernels.single_threaded_blas`).
+    """
+    single_threaded_blas()
     streams = Streams(root_seed=cell.seed, replicate=0)
     return Setup(
         world=cell.world,

@@ -26,7 +26,6 @@ from feedlab.behaviour.sessions import open_app
 from feedlab.behaviour.social import social_effects
 from feedlab.behaviour.survey import answer_worth
 from feedlab.core.arrays import IntArray
-from feedlab.core.kernels import single_threaded_blas
 from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, PLATFORM_SURVEY, Streams
 from feedlab.engine import interventions as iv
 from feedlab.engine.goals import (
@@ -119,7 +118,6 @@ def homogenization_pairs(n_people: int, streams: Streams, n_pairs: int = 2000) -
 
 def start(setup: Setup) -> SimState:
     """The state at tick 0: a fresh society and a platform that knows nothing."""
-    single_threaded_blas()
     world = init_world(setup.world, setup.streams)
     # --- interventions and adversaries: the bot network joins the world ---
     world, extra = iv.start_world(world, setup.interventions, setup.adversaries, setup.streams)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from threadpoolctl import threadpool_info
 
 from feedlab.core import kernels
 from feedlab.core.random import Streams
@@ -279,7 +282,18 @@ def test_unsupported_dtypes_fall_back_to_the_references(seed: int) -> None:
 
 
 def test_a_simulation_keeps_blas_to_one_thread() -> None:
-    kernels.single_threaded_blas()
-    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
-    assert blas, "NumPy links a BLAS"
-    assert all(pool["num_threads"] == 1 for pool in blas)
+    """Setting up any cell (fresh or resumed) limits BLAS in its process; checked in a new one."""
+    script = (
+        "from threadpoolctl import threadpool_info\n"
+        "from feedlab.engine.run import setup_for\n"
+        "from feedlab.experiments.config import load_config\n"
+        "from feedlab.experiments.runner import plan\n"
+        "config = load_config('social-dilemma', ['world.n_people=200', 'seeds=1'])\n"
+        "setup_for(plan(config)[0])\n"
+        "print([p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    threads = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert threads, "NumPy links a BLAS"
+    assert all(n == 1 for n in threads)
