@@ -189,10 +189,15 @@ def serve(
     n, c = cands.slots.shape
     position = np.full((n, c), m, np.int64)
     position[rows, cols] = np.arange(m)
+
+    def scored(i: IntArray | slice) -> tuple[Features, FloatArray]:
+        """Features of candidates ``i`` and their predictions, with an all-zero row appended."""
+        x = features(model, view, persons, rows[i], slots[i], in_network[i], tick, lifetime)
+        return x, np.concatenate([predict(model, x), np.zeros((1, N_ACTIONS), np.float32)])
+
     reads = reads_predictions(ranker)
     if reads:
-        x = features(model, view, persons, rows, slots, in_network, tick, lifetime)
-        padded = _padded(predict(model, x))
+        x, padded = scored(slice(None))
         predictions = padded[position]
     else:  # the ranker never reads them: only the shown slots are predicted, below
         predictions = np.broadcast_to(np.float32(0), (n, c, N_ACTIONS))
@@ -213,8 +218,7 @@ def serve(
     if not reads:
         at = np.nonzero(shown)
         keep = row[at]  # the candidate behind each shown slot
-        x = features(model, view, persons, at[0], slots[keep], in_network[keep], tick, lifetime)
-        padded = _padded(predict(model, x))
+        x, padded = scored(keep)
         row = np.full(shown.shape, keep.size, np.int64)
         row[at] = np.arange(keep.size)
     return Served(
@@ -228,11 +232,6 @@ def serve(
         feature_row=np.where(shown, row, -1),
         predictions=padded[row],
     )
-
-
-def _padded(flat: FloatArray) -> FloatArray:
-    """``flat`` predictions with one all-zero row appended (where empty cells point)."""
-    return np.concatenate([flat, np.zeros((1, N_ACTIONS), np.float32)])
 
 
 def learn_from_log(
