@@ -213,7 +213,7 @@ class LiveRun:
             guess=guess,
             runs_dir=runs_dir,
         )
-        cells = [cell for cell in plan(config) if cell.replicate == 0]
+        cells = plan(run.config)  # replicate 0 of every arm: seeds do not depend on the count
         run.steppers = [CellStepper(cell, tracer=Tracer.of(tracked)) for cell in cells]
         return run
 
