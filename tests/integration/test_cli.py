@@ -135,6 +135,11 @@ BAD_INPUTS = [
         id="misspelt-ranker",
     ),
     pytest.param(
+        ["run", "social-dilemma", "--set", "arms.1.name=engagement"],
+        ["arms[1].name must be unique", "got 'engagement' twice"],
+        id="duplicate-arm",
+    ),
+    pytest.param(
         ["run", "social-dilemma", "--days", "0"],
         ["days", "got 0"],
         id="zero-days",

@@ -40,7 +40,12 @@ from feedlab.behaviour.personas import PersonaParams
 from feedlab.core.errors import ConfigError, SimError, UnknownComponentError, did_you_mean
 from feedlab.core.params import Params
 from feedlab.engine.puppets import AuditCell, AuditRow, run_audit_cell
-from feedlab.experiments.config import ArmConfig, ExperimentConfig, format_errors
+from feedlab.experiments.config import (
+    ArmConfig,
+    ExperimentConfig,
+    format_errors,
+    require_unique_names,
+)
 from feedlab.experiments.resources import check_memory
 from feedlab.io.atomic import atomic_path, atomic_write_text
 from feedlab.io.audit_report import write_audit_report
@@ -109,10 +114,7 @@ class AuditSpec(Params):
 
     @model_validator(mode="after")
     def _consistent(self) -> AuditSpec:
-        names = [p.name for p in self.personas]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise ConfigError(f"personas[{i}].name must be unique, got {name!r} twice.")
+        require_unique_names("personas", [p.name for p in self.personas])
         if self.audited.name == self.control.name:
             raise ConfigError(
                 f"control.name must differ from audited.name, got {self.control.name!r} for both."

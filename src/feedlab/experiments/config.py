@@ -65,6 +65,17 @@ class ArmConfig(Params):
             raise ValueError(f"a registered ranker ({known}); got {value!r}.{hint}") from None
 
 
+def require_unique_names(field: str, names: list[str]) -> None:
+    """Refuse a list whose entries repeat a name, naming the first repeat (``field[i].name``).
+
+    Raises:
+        ConfigError: at the first name seen before.
+    """
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"{field}[{i}].name must be unique, got {name!r} twice.")
+
+
 class ExperimentConfig(Params):
     """A whole experiment.
 
@@ -104,9 +115,7 @@ class ExperimentConfig(Params):
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
         names = [arm.name for arm in self.arms]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise ConfigError(f"arms[{i}].name must be unique, got {name!r} twice.")
+        require_unique_names("arms", names)
         if self.baseline and self.baseline not in names:
             hint = did_you_mean(self.baseline, names)
             raise ConfigError(

@@ -191,6 +191,8 @@ def test_audit_specs_are_validated() -> None:
         load_audit("engagement", ["puppet=3"])
     with pytest.raises(ConfigError, match=r"audited\.ranker"):
         load_audit("engagement", ["audited.ranker=engagment"])
+    with pytest.raises(ConfigError, match=r"personas\[1\]\.name must be unique, got 'n'"):
+        load_audit("engagement", ["personas.0.name=n", "personas.1.name=n"])
 
 
 def test_persona_scripts_are_fixed_rules() -> None:
