@@ -141,6 +141,23 @@ def make_context() -> Callable[..., RankContext]:
     return build
 
 
+@pytest.fixture(scope="session")
+def with_columns() -> Callable[..., RankContext]:
+    """Function: set observable post columns of every candidate of a :class:`RankContext`.
+
+    ``with_columns(context, exclamations=[[...]], topic_a=[[...]])``: arrays shaped like the
+    candidates; padded cells are left alone. Returns the context (changed in place).
+    """
+
+    def set_columns(context: RankContext, **columns: np.ndarray) -> RankContext:
+        slots = context.candidates.slots
+        for name, values in columns.items():
+            getattr(context.view, name)[slots[slots >= 0]] = np.asarray(values)[slots >= 0]
+        return context
+
+    return set_columns
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many registered rankers the conformance suite checked, and with what outcome."""
     outcomes: dict[str, set[str]] = {}

@@ -13,14 +13,6 @@ N_TOPICS = 8
 RNG = np.random.default_rng(0)
 
 
-def _with_columns(context, **columns):
-    """Set observable post columns of every candidate (arrays shaped like the candidates)."""
-    slots = context.candidates.slots
-    for name, values in columns.items():
-        getattr(context.view, name)[slots[slots >= 0]] = np.asarray(values)[slots >= 0]
-    return context
-
-
 def _model_liking(persons: np.ndarray, topics: np.ndarray):
     """A digital model that has logged engagements of ``persons[i]`` on ``topics[i]`` only."""
     model = init_person_model(int(persons.max()) + 1, N_TOPICS, 16)
@@ -29,11 +21,13 @@ def _model_liking(persons: np.ndarray, topics: np.ndarray):
     return model
 
 
-def test_a_person_whose_model_likes_topic_t_gets_topic_t_posts_first(make_context) -> None:
+def test_a_person_whose_model_likes_topic_t_gets_topic_t_posts_first(
+    make_context, with_columns
+) -> None:
     n, c = 4, 12
     context = make_context(np.ones((n, c), bool))
     topic = np.tile(np.arange(c) % N_TOPICS, (n, 1))  # candidate j is all about topic j % 8
-    context = _with_columns(
+    context = with_columns(
         context, topic_a=topic, topic_b=topic, topic_weight=np.ones((n, c), np.float32)
     )
     liked = np.array([2, 1, 3, 0])  # topics with two candidates each (j = t and t + 8)
@@ -44,10 +38,10 @@ def test_a_person_whose_model_likes_topic_t_gets_topic_t_posts_first(make_contex
     assert (feeds == np.stack([liked, liked + 8], axis=1)).all()  # ties: lower column first
 
 
-def test_the_topic_mix_weights_the_two_topics(make_context) -> None:
+def test_the_topic_mix_weights_the_two_topics(make_context, with_columns) -> None:
     """A post mostly about the liked topic beats one only partly about it."""
     context = make_context(np.ones((1, 3), bool))
-    context = _with_columns(
+    context = with_columns(
         context,
         topic_a=np.array([[1, 3, 3]]),
         topic_b=np.array([[3, 1, 4]]),
@@ -66,12 +60,12 @@ def test_the_topic_mix_weights_the_two_topics(make_context) -> None:
     assert ContentFiltering().rank(context, 3, RNG)[0].tolist() == [2, 1, 0]
 
 
-def test_conforms_with_a_model_and_is_registered(make_context) -> None:
+def test_conforms_with_a_model_and_is_registered(make_context, with_columns) -> None:
     n, c = 30, 20
     valid = RNG.random((n, c)) < 0.7
     valid[0] = False
     context = make_context(valid)
-    context = _with_columns(
+    context = with_columns(
         context,
         topic_a=RNG.integers(0, N_TOPICS, (n, c)),
         topic_b=RNG.integers(0, N_TOPICS, (n, c)),

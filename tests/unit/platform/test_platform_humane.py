@@ -32,14 +32,6 @@ A = {name: i for i, name in enumerate(LOGGED_ACTIONS)}
 RNG = np.random.default_rng(0)
 
 
-def _with_columns(context, **columns):
-    """Set observable post columns of every candidate (arrays shaped like the candidates)."""
-    slots = context.candidates.slots
-    for name, values in columns.items():
-        getattr(context.view, name)[slots[slots >= 0]] = np.asarray(values)[slots >= 0]
-    return context
-
-
 def _clicks(values) -> np.ndarray:
     values = np.atleast_2d(np.asarray(values, np.float32))
     out = np.zeros((*values.shape, len(LOGGED_ACTIONS)), np.float32)
@@ -47,16 +39,16 @@ def _clicks(values) -> np.ndarray:
     return out
 
 
-def test_diversity_with_lambda_one_is_engagement_order(make_context) -> None:
+def test_diversity_with_lambda_one_is_engagement_order(make_context, with_columns) -> None:
     context = make_context(np.ones((1, 4), bool), predictions=_clicks([0.4, 0.3, 0.2, 0.1]))
-    _with_columns(context, topic_a=[[1, 1, 1, 2]], topic_b=[[1, 1, 1, 2]])
+    with_columns(context, topic_a=[[1, 1, 1, 2]], topic_b=[[1, 1, 1, 2]])
     np.testing.assert_array_equal(Diversity(mmr_lambda=1.0).rank(context, 4, RNG), [[0, 1, 2, 3]])
 
 
-def test_diversity_lifts_another_topic_and_viewpoint(make_context) -> None:
+def test_diversity_lifts_another_topic_and_viewpoint(make_context, with_columns) -> None:
     # Three near-duplicates (topic 1, slant +0.8) and a weaker post of topic 2 from the other side.
     context = make_context(np.ones((2, 4), bool), predictions=_clicks([[0.4, 0.39, 0.38, 0.2]] * 2))
-    _with_columns(
+    with_columns(
         context,
         topic_a=[[1, 1, 1, 2]] * 2,
         topic_b=[[1, 1, 1, 2]] * 2,
@@ -66,11 +58,11 @@ def test_diversity_lifts_another_topic_and_viewpoint(make_context) -> None:
     np.testing.assert_array_equal(feeds, [[0, 3, 1, 2]] * 2)
 
 
-def test_wellbeing_demotes_outrage_cues_and_likely_hides(make_context) -> None:
+def test_wellbeing_demotes_outrage_cues_and_likely_hides(make_context, with_columns) -> None:
     predictions = _clicks([[0.3, 0.3, 0.3]])
     predictions[0, 2, A["hide"]] = 0.02
     context = make_context(np.ones((1, 3), bool), authors=[[1, 2, 3]], predictions=predictions)
-    _with_columns(context, exclamations=[[6, 0, 0]])
+    with_columns(context, exclamations=[[6, 0, 0]])
     assert Engagement(author_diversity_floor=1.0).rank(context, 3, RNG)[0, 0] == 0  # tie, column
     engagement = Engagement().score(context)
     scores = Wellbeing().score(context)
@@ -83,9 +75,9 @@ def test_wellbeing_demotes_outrage_cues_and_likely_hides(make_context) -> None:
     )
 
 
-def test_wellbeing_penalty_grows_with_the_persons_usage_risk(make_context) -> None:
+def test_wellbeing_penalty_grows_with_the_persons_usage_risk(make_context, with_columns) -> None:
     context = make_context(np.ones((2, 1), bool), predictions=_clicks([[0.3], [0.3]]))
-    _with_columns(context, exclamations=[[4], [4]])
+    with_columns(context, exclamations=[[4], [4]])
     model = init_person_model(20_002, 4, 8)
     persons = context.candidates.persons
     model.minutes[:] = 10.0
@@ -128,11 +120,13 @@ def _survey_memory(worth_of_outrage: float, n: int = 400) -> SurveyMemory:
     return ranker.remember(memory, feedback)
 
 
-def test_stated_preference_ranks_by_what_people_say_not_what_they_click(make_context) -> None:
+def test_stated_preference_ranks_by_what_people_say_not_what_they_click(
+    make_context, with_columns
+) -> None:
     memory = _survey_memory(worth_of_outrage=0.0)
     assert memory.answers == 400
     context = make_context(np.ones((1, 2), bool), predictions=_clicks([[0.4, 0.2]]))
-    _with_columns(context, exclamations=[[5, 0]])
+    with_columns(context, exclamations=[[5, 0]])
     model = init_person_model(20_001, 4, 8)
     ranked = StatedPreference().rank(replace(context, memory=memory, model=model), 2, RNG)
     np.testing.assert_array_equal(ranked, [[1, 0]])
@@ -163,7 +157,7 @@ def _controls(n: int, n_topics: int = 4, **overrides) -> UserControls:
     return UserControls(**base)
 
 
-def test_user_controls_filter_and_weight(make_context) -> None:
+def test_user_controls_filter_and_weight(make_context, with_columns) -> None:
     n = 3
     context = make_context(
         np.ones((n, 3), bool),
@@ -171,7 +165,7 @@ def test_user_controls_filter_and_weight(make_context) -> None:
         in_network=np.array([[True, False, True]] * n),
         predictions=_clicks([[0.5, 0.4, 0.3]] * n),
     )
-    _with_columns(
+    with_columns(
         context, exclamations=[[0, 0, 4]] * n, topic_a=[[0, 1, 2]] * n, topic_b=[[0, 1, 2]] * n
     )
     persons = context.candidates.persons
