@@ -237,12 +237,51 @@ def predict(model: PersonModel, x: Features) -> FloatArray:
     z += x.person_logit * model.person_weight.astype(np.float32)
     z += x.post_logit * model.post_weight.astype(np.float32)
     z += model.bias.astype(np.float32)
-    # In place: the sigmoid of a large batch allocates no temporaries.
+    return _sigmoid_in_place(z)
+
+
+def _sigmoid_in_place(z: FloatArray) -> FloatArray:
+    """The logistic function of float32 logits, overwriting them: no temporaries."""
     np.clip(z, -30, 30, out=z)
     np.negative(z, out=z)
     np.exp(z, out=z)
     z += 1.0
-    return np.reciprocal(z, out=z).astype(np.float32, copy=False)
+    return np.reciprocal(z, out=z)
+
+
+def predict_pairs(
+    model: PersonModel,
+    view: PostView,
+    persons: IntArray,
+    rows: IntArray,
+    slots: IntArray,
+    in_network: np.ndarray,
+    tick: int,
+    lifetime: int,
+) -> tuple[Features, FloatArray]:
+    """Features and predicted probabilities of a flat batch of pairs, in one compiled pass.
+
+    The same as :func:`features` then :func:`predict` (the reference, to float32 rounding);
+    arguments as in :func:`features`.
+    """
+    m = rows.size
+    shared = np.empty((m, N_SHARED), np.float32)
+    person_part = np.empty((m, N_ACTIONS), np.float32)
+    post_part = np.empty((m, N_ACTIONS), np.float32)
+    z = np.empty((m, N_ACTIONS), np.float32)
+    kernels.candidate_logits(
+        rows, slots, in_network, persons,
+        model.estimated_interest(persons),
+        model.estimated_leaning(persons),
+        model.estimated_outrage_susceptibility(persons),
+        view.topic_weight, view.topic_a, view.topic_b, view.slant, view.exclamations,
+        view.root, view.root_created,
+        model.person_logit, model.post_logit, model.post_impressions,
+        model.shared_weight.astype(np.float32), model.person_weight.astype(np.float32),
+        model.post_weight.astype(np.float32), model.bias.astype(np.float32),
+        tick, lifetime, shared, person_part, post_part, z,
+    )  # fmt: skip
+    return Features(shared, person_part, post_part), _sigmoid_in_place(z)
 
 
 def p_engage(predictions: FloatArray) -> FloatArray:

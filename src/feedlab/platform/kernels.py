@@ -1,10 +1,14 @@
-"""Compiled kernels of the digital model's learning step.
+"""Compiled kernels of the digital model: features and logits of candidates, and learning.
 
+:func:`candidate_logits` computes the shared features, the gathered base-rate logits and the
+logit of every action head for a flat batch of (person, post) pairs in one pass, where the NumPy
+reference (:func:`feedlab.platform.estimator.features` then
+:func:`~feedlab.platform.estimator.predict`) makes some thirty passes with temporaries. The
+sigmoid stays in NumPy, whose vectorized ``exp`` beats a compiled scalar one.
 :func:`count_impressions` adds a tick's impressions to the per-person counters in one pass,
 where the NumPy reference (:func:`feedlab.platform.estimator.count_reference`) makes a dozen
-``bincount`` passes. ``tests/unit/platform/test_platform_kernels.py`` checks the two agree to
-float32 rounding. (A fused kernel for features and predictions was measured slower than NumPy:
-NumPy's vectorized ``exp`` beats a scalar one, so that path stays in NumPy.)
+``bincount`` passes. ``tests/unit/platform/test_platform_kernels.py`` checks each kernel agrees
+with its reference to float32 rounding.
 """
 
 from __future__ import annotations
@@ -13,6 +17,80 @@ import numba
 import numpy as np
 
 from feedlab.core.arrays import AnyArray
+
+
+@numba.njit(cache=True)
+def candidate_logits(
+    rows: AnyArray,
+    slots: AnyArray,
+    in_network: AnyArray,
+    persons: AnyArray,
+    interest: AnyArray,
+    lean: AnyArray,
+    outrage: AnyArray,
+    topic_weight: AnyArray,
+    topic_a: AnyArray,
+    topic_b: AnyArray,
+    slant: AnyArray,
+    exclamations: AnyArray,
+    root: AnyArray,
+    root_created: AnyArray,
+    person_logit: AnyArray,
+    post_logit: AnyArray,
+    post_impressions: AnyArray,
+    shared_weight: AnyArray,
+    person_weight: AnyArray,
+    post_weight: AnyArray,
+    bias: AnyArray,
+    tick: int,
+    lifetime: int,
+    shared: AnyArray,
+    person_part: AnyArray,
+    post_part: AnyArray,
+    z: AnyArray,
+) -> None:
+    """Fill the features and action logits of pairs ``(persons[rows[i]], slots[i])``, in place.
+
+    ``interest``, ``lean`` and ``outrage`` are per session (row); ``root`` holds root ids, whose
+    ring slot is ``id & (capacity - 1)``; the weights are float32. The outputs are ``shared``
+    ``(m, S)``, the gathered base-rate logits ``person_part`` and ``post_part`` ``(m, A)`` and
+    the logits ``z`` ``(m, A)``, as ``features`` then ``predict`` before its sigmoid.
+    """
+    mask = np.uint32(post_logit.shape[0] - 1)
+    one = np.float32(1.0)
+    for i in range(rows.size):
+        r = rows[i]
+        s = slots[i]
+        q = np.int64(root[s] & mask)
+        w = topic_weight[s]
+        ln = lean[r]
+        sl = slant[s]
+        # The seven shared features, in SHARED_FEATURES order.
+        x0 = w * interest[r, topic_a[s]] + (one - w) * interest[r, topic_b[s]]
+        x1 = ln * sl
+        x2 = abs(ln) * abs(sl)
+        x3 = np.float32(outrage[r] * np.log1p(np.float64(exclamations[s])))
+        x4 = one if in_network[i] else np.float32(0.0)
+        x5 = np.float32((tick - np.int64(root_created[s])) / np.float64(lifetime))
+        x6 = np.log1p(post_impressions[q]) / np.float32(5.0)
+        shared[i, 0] = x0
+        shared[i, 1] = x1
+        shared[i, 2] = x2
+        shared[i, 3] = x3
+        shared[i, 4] = x4
+        shared[i, 5] = x5
+        shared[i, 6] = x6
+        p = persons[r]
+        for a in range(z.shape[1]):  # the heads are independent chains: no loop-carried sum
+            pl = person_logit[p, a]
+            ql = post_logit[q, a]
+            person_part[i, a] = pl
+            post_part[i, a] = ql
+            z[i, a] = (
+                x0 * shared_weight[a, 0] + x1 * shared_weight[a, 1] + x2 * shared_weight[a, 2]
+                + x3 * shared_weight[a, 3] + x4 * shared_weight[a, 4] + x5 * shared_weight[a, 5]
+                + x6 * shared_weight[a, 6] + pl * person_weight[a] + ql * post_weight[a] + bias[a]
+            )  # fmt: skip
 
 
 @numba.njit(cache=True)

@@ -29,12 +29,11 @@ from feedlab.platform.estimator import (
     EstimatorParams,
     Features,
     PersonModel,
-    features,
     forget,
     init_person_model,
     learn,
     observe_own_posts,
-    predict,
+    predict_pairs,
     reset_slots,
 )
 from feedlab.platform.growth import NotificationParams
@@ -192,8 +191,8 @@ def serve(
 
     def scored(i: IntArray | slice) -> tuple[Features, FloatArray]:
         """Features of candidates ``i`` and their predictions, with an all-zero row appended."""
-        x = features(model, view, persons, rows[i], slots[i], in_network[i], tick, lifetime)
-        return x, np.concatenate([predict(model, x), np.zeros((1, N_ACTIONS), np.float32)])
+        x, p = predict_pairs(model, view, persons, rows[i], slots[i], in_network[i], tick, lifetime)
+        return x, np.concatenate([p, np.zeros((1, N_ACTIONS), np.float32)])
 
     reads = reads_predictions(ranker)
     if reads:

@@ -10,7 +10,7 @@ from feedlab.platform.candidates import (
     fan_out,
     push,
 )
-from feedlab.platform.estimator import features, predict
+from feedlab.platform.estimator import predict_pairs
 from feedlab.platform.observe import PostView, observe_follows, observe_posts
 from feedlab.platform.rankers.builtin import Chronological
 from feedlab.platform.state import Served, serve, source_candidates
@@ -174,7 +174,7 @@ def test_each_shown_slot_points_at_its_own_features_and_predictions(served, sim)
     assert np.unique(out.feature_row[shown]).size == int(shown.sum())
     # Recomputing the features of what was shown gives the rows the feeds point at.
     rows, cols = np.nonzero(shown)
-    x = features(
+    x, p = predict_pairs(
         state.platform.model, view, out.persons, rows, out.slots[rows, cols],
         out.in_network[rows, cols], state.tick, _lifetime(setup, state),
     )  # fmt: skip
@@ -182,7 +182,7 @@ def test_each_shown_slot_points_at_its_own_features_and_predictions(served, sim)
     np.testing.assert_array_equal(kept.shared, x.shared)
     np.testing.assert_array_equal(kept.person_logit, x.person_logit)
     np.testing.assert_array_equal(kept.post_logit, x.post_logit)
-    np.testing.assert_array_equal(out.predictions[rows, cols], predict(state.platform.model, x))
+    np.testing.assert_array_equal(out.predictions[rows, cols], p)
 
 
 class _ChronologicalReadingPredictions:

@@ -3,7 +3,16 @@
 import numpy as np
 
 from feedlab.platform import kernels
-from feedlab.platform.estimator import ENGAGE_ACTIONS, N_ACTIONS, count_reference, init_person_model
+from feedlab.platform.estimator import (
+    ENGAGE_ACTIONS,
+    N_ACTIONS,
+    N_SHARED,
+    count_reference,
+    features,
+    init_person_model,
+    predict,
+    predict_pairs,
+)
 from feedlab.platform.observe import observe_posts
 from feedlab.world.posts import empty_posts
 
@@ -58,3 +67,48 @@ def test_count_cascades_adds_live_rows_and_lists_each_touched_slot_once() -> Non
     # A slot touched in an earlier call is listed again when touched again.
     again = kernels.count_cascades(roots[:1], np.ones(1, bool), y[:1], impressions, actions)
     assert again.tolist() == [roots[0]]
+
+
+def test_predict_pairs_matches_features_then_predict() -> None:
+    rng = np.random.default_rng(3)
+    posts = empty_posts(2048)
+    cap, n_people, n_topics = posts.capacity, 40, 5
+    posts.id[:] = rng.integers(1, 2**31, cap, dtype=np.uint32)
+    posts.root[:] = rng.integers(1, 2**31, cap, dtype=np.uint32)
+    posts.root_created[:] = rng.integers(-30, 10, cap)
+    posts.topic_a[:] = rng.integers(0, n_topics, cap)
+    posts.topic_b[:] = rng.integers(0, n_topics, cap)
+    posts.topic_weight[:] = rng.random(cap)
+    posts.slant[:] = rng.uniform(-1, 1, cap)
+    posts.exclamations[:] = rng.integers(0, 9, cap)
+    view = observe_posts(posts)
+    model = init_person_model(n_people, n_topics, cap)
+    # A model that has learned something: every input of the features and heads varies.
+    model.topic_shown[:] = rng.integers(0, 50, model.topic_shown.shape)
+    model.topic_engaged[:] = rng.random(model.topic_shown.shape) * model.topic_shown
+    model.leaning_sum[:] = rng.uniform(-5, 5, n_people)
+    model.leaning_weight[:] = rng.integers(0, 10, n_people)
+    model.excl_engaged[:] = rng.random(n_people) * 5
+    model.excl_shown[:] = rng.random(n_people) * 20
+    model.impressions[:] = rng.integers(0, 100, n_people)
+    model.action_counts[:] = rng.random(model.action_counts.shape) * 10
+    model.person_logit[:] = rng.normal(-3, 1, model.person_logit.shape)
+    model.post_logit[:] = rng.normal(-3, 1, model.post_logit.shape)
+    model.post_impressions[:] = rng.integers(0, 500, cap)
+    model.shared_weight[:] = rng.normal(0, 1, (N_ACTIONS, N_SHARED))
+    model.person_weight[:] = rng.random(N_ACTIONS)
+    model.post_weight[:] = rng.random(N_ACTIONS)
+    model.bias[:] = rng.normal(-1, 1, N_ACTIONS)
+    persons = rng.choice(n_people, 12, replace=False)
+    rows = np.sort(rng.integers(0, persons.size, 600))
+    slots = rng.integers(0, cap, rows.size)
+    in_network = rng.random(rows.size) < 0.5
+    x, p = predict_pairs(model, view, persons, rows, slots, in_network, 7, 24)
+    ref = features(model, view, persons, rows, slots, in_network, 7, 24)
+    np.testing.assert_allclose(x.shared, ref.shared, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(x.person_logit, ref.person_logit)
+    np.testing.assert_array_equal(x.post_logit, ref.post_logit)
+    np.testing.assert_allclose(p, predict(model, ref), rtol=1e-5, atol=1e-7)
+    assert p.dtype == np.float32 and p.shape == (rows.size, N_ACTIONS)
+    empty = predict_pairs(model, view, persons, rows[:0], slots[:0], in_network[:0], 7, 24)
+    assert empty[1].shape == (0, N_ACTIONS) and empty[0].shared.shape == (0, N_SHARED)
