@@ -69,7 +69,10 @@ class Features:
 
     def take(self, index: IntArray) -> Features:
         """The rows at ``index`` (any shape; the feature axis stays last)."""
-        return Features(self.shared[index], self.person_logit[index], self.post_logit[index])
+        rows = [
+            np.take(a, index, axis=0) for a in (self.shared, self.person_logit, self.post_logit)
+        ]
+        return Features(*rows)
 
 
 @dataclass(frozen=True, slots=True)

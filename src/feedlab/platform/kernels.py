@@ -94,6 +94,34 @@ def candidate_logits(
 
 
 @numba.njit(cache=True)
+def weighted_scores(
+    predictions: AnyArray,
+    weights: AnyArray,
+    in_network: AnyArray,
+    valid: AnyArray,
+    out_of_network_scale: float,
+) -> AnyArray:
+    """Sum of weight x prediction per candidate, scaled when out of network; -inf where empty.
+
+    ``predictions`` is ``(n, c, A)`` float32 and ``weights`` ``(A,)`` float32; the sum is taken
+    in float32, as ``predictions @ weights``, and returned as float64 ``(n, c)``.
+    """
+    n, c, n_actions = predictions.shape
+    scale = np.float32(out_of_network_scale)
+    out = np.empty((n, c), np.float64)
+    for i in range(n):
+        for j in range(c):
+            if not valid[i, j]:
+                out[i, j] = -np.inf
+                continue
+            total = np.float32(0.0)
+            for a in range(n_actions):
+                total += predictions[i, j, a] * weights[a]
+            out[i, j] = total if in_network[i, j] else total * scale
+    return out
+
+
+@numba.njit(cache=True)
 def count_impressions(
     who: AnyArray,
     slots: AnyArray,

@@ -197,7 +197,7 @@ def serve(
     reads = reads_predictions(ranker)
     if reads:
         x, padded = scored(slice(None))
-        predictions = padded[position]
+        predictions = np.take(padded, position, axis=0)  # a row gather: faster than [position]
     else:  # the ranker never reads them: only the shown slots are predicted, below
         predictions = np.broadcast_to(np.float32(0), (n, c, N_ACTIONS))
     root_slots = view.slots_of(view.root[slots])
@@ -229,7 +229,7 @@ def serve(
         in_network=shown & np.take_along_axis(cands.in_network, column, axis=1),
         features=x,
         feature_row=np.where(shown, row, -1),
-        predictions=padded[row],
+        predictions=np.take(padded, row, axis=0),
     )
 
 

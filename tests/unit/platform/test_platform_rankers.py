@@ -1,5 +1,6 @@
 import numpy as np
 
+from feedlab.core.kernels import discount_repeats_reference, top_k_reference
 from feedlab.platform.observe import LOGGED_ACTIONS
 from feedlab.platform.rankers.base import masked, top_k
 from feedlab.platform.rankers.builtin import Chronological, Engagement, Popularity, Random
@@ -144,3 +145,21 @@ def test_masked_puts_minus_infinity_where_no_candidate_is(make_context) -> None:
     out = masked(np.array([[1.0, 2.0, 3.0]], np.float32), context)
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out, [[1.0, -np.inf, 3.0]])
+
+
+def test_engagement_rank_equals_score_mask_discount_and_sort(make_context) -> None:
+    rng = np.random.default_rng(11)
+    n, c = 40, 25
+    valid = rng.random((n, c)) < 0.8
+    predictions = rng.random((n, c, len(LOGGED_ACTIONS))).astype(np.float32) * 0.2
+    authors = rng.integers(0, 6, (n, c))  # few authors: many repeats
+    in_network = rng.random((n, c)) < 0.5
+    context = make_context(
+        valid, authors=authors.tolist(), in_network=in_network, predictions=predictions
+    )
+    ranker = Engagement()
+    scores = masked(ranker.score(context), context)
+    shown_authors = context.view.author[np.maximum(context.candidates.slots, 0)]
+    rescored = discount_repeats_reference(scores, shown_authors, 0.5, 0.25)
+    expected = top_k_reference(rescored, 10)
+    np.testing.assert_array_equal(ranker.rank(context, 10, RNG), expected)

@@ -6,8 +6,9 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import IntArray
-from feedlab.core.kernels import score_occurrence
+from feedlab.core.kernels import discount_repeats
 from feedlab.core.params import Params
+from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS
 from feedlab.platform.rankers.base import (
     FillsFeeds,
@@ -64,25 +65,23 @@ class Engagement(Params, FillsFeeds):
         return np.where(context.candidates.in_network, raw, raw * self.out_of_network_scale)
 
     def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
-        """Top ``k`` by weighted engagement, with the author-diversity discount."""
-        scores = masked(self.score(context), context)
-        authors = context.view.author[np.maximum(context.candidates.slots, 0)]
-        factor = _author_discount(
-            scores, authors, self.author_diversity_decay, self.author_diversity_floor
-        )
+        """Top ``k`` by weighted engagement, with the author-diversity discount.
+
+        One compiled pass scores and masks (:func:`~feedlab.platform.kernels.weighted_scores`,
+        the same as :meth:`score` then ``masked``); a second rescores repeated authors.
+        """
+        cands = context.candidates
+        scores = kernels.weighted_scores(
+            np.ascontiguousarray(context.predictions, np.float32), self.weights(),
+            cands.in_network, cands.valid, self.out_of_network_scale,
+        )  # fmt: skip
+        authors = context.view.author[np.maximum(cands.slots, 0)]
         # The factor must demote whatever the sign: a negative score (expected hides outweigh
         # the rest) is divided by it, not multiplied, or a repeated author would be promoted.
-        scores = np.where(scores >= 0, scores * factor, scores / factor)
-        return top_k(np.where(np.isnan(scores), -np.inf, scores), k)
-
-
-def _author_discount(
-    scores: np.ndarray, authors: np.ndarray, decay: float, floor: float
-) -> np.ndarray:
-    """Multiplier (1 - floor) * decay^j + floor, j = how many better-scored posts share the author."""
-    occurrence = score_occurrence(scores, authors)  # (n, c) int64, each below c
-    powers = np.power(decay, np.arange(max(scores.shape[-1], 1)))  # decay^j, looked up per cell
-    return (1.0 - floor) * powers[occurrence] + floor
+        scores = discount_repeats(
+            scores, authors, self.author_diversity_decay, self.author_diversity_floor
+        )
+        return top_k(scores, k)
 
 
 class Chronological(Params, IgnoresPredictions):
