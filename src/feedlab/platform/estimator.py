@@ -321,12 +321,7 @@ def learn(
     slots = view.slots_of(log.post_ids[rows, cols])
     y = log.actions[rows, cols].astype(np.float32)  # (m, A)
 
-    err = (y - predictions).astype(np.float64)  # (m, A)
-    grad = np.empty((N_ACTIONS, 3 + N_SHARED))
-    grad[:, 0] = err.mean(axis=0)
-    grad[:, 1] = (err * seen.person_logit).mean(axis=0)
-    grad[:, 2] = (err * seen.post_logit).mean(axis=0)
-    grad[:, 3:] = (err.T @ seen.shared.astype(np.float64)) / rows.size
+    grad = kernels.head_gradient(y, predictions, seen.person_logit, seen.post_logit, seen.shared)
     grad_sq = model.grad_sq + grad**2
     step = params.learning_rate * grad / np.sqrt(grad_sq)
 
@@ -378,6 +373,17 @@ def learn(
         grad_sq=grad_sq,
         global_rates=0.99 * model.global_rates + 0.01 * y.mean(axis=0),
     )
+
+
+def head_gradient_reference(y: FloatArray, predictions: FloatArray, seen: Features) -> F64Array:
+    """NumPy reference of :func:`feedlab.platform.kernels.head_gradient`."""
+    err = (y - predictions).astype(np.float64)  # (m, A)
+    grad = np.empty((N_ACTIONS, 3 + N_SHARED))
+    grad[:, 0] = err.mean(axis=0)
+    grad[:, 1] = (err * seen.person_logit).mean(axis=0)
+    grad[:, 2] = (err * seen.post_logit).mean(axis=0)
+    grad[:, 3:] = (err.T @ seen.shared.astype(np.float64)) / y.shape[0]
+    return grad
 
 
 def count_reference(

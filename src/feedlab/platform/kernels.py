@@ -122,6 +122,35 @@ def weighted_scores(
 
 
 @numba.njit(cache=True)
+def head_gradient(
+    y: AnyArray,
+    predictions: AnyArray,
+    person_part: AnyArray,
+    post_part: AnyArray,
+    shared: AnyArray,
+) -> AnyArray:
+    """Mean log-loss gradient of every action head, ``(A, 3 + S)`` float64, in one pass.
+
+    Columns: bias, person base-rate weight, post base-rate weight, then the shared features'
+    weights; the error ``y - prediction`` is taken in float32, as the NumPy reference does.
+    """
+    m, n_actions = y.shape
+    n_shared = shared.shape[1]
+    grad = np.zeros((n_actions, 3 + n_shared), np.float64)
+    for i in range(m):
+        for a in range(n_actions):
+            e = np.float64(y[i, a] - predictions[i, a])
+            grad[a, 0] += e
+            grad[a, 1] += e * person_part[i, a]
+            grad[a, 2] += e * post_part[i, a]
+            for f in range(n_shared):
+                grad[a, 3 + f] += e * shared[i, f]
+    if m > 0:
+        grad /= m
+    return grad
+
+
+@numba.njit(cache=True)
 def count_impressions(
     who: AnyArray,
     slots: AnyArray,

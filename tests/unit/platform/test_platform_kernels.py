@@ -1,4 +1,4 @@
-"""The compiled learning kernels agree with their NumPy references."""
+"""The digital model's compiled kernels agree with their NumPy references."""
 
 import numpy as np
 
@@ -7,8 +7,10 @@ from feedlab.platform.estimator import (
     ENGAGE_ACTIONS,
     N_ACTIONS,
     N_SHARED,
+    Features,
     count_reference,
     features,
+    head_gradient_reference,
     init_person_model,
     predict,
     predict_pairs,
@@ -112,3 +114,22 @@ def test_predict_pairs_matches_features_then_predict() -> None:
     assert p.dtype == np.float32 and p.shape == (rows.size, N_ACTIONS)
     empty = predict_pairs(model, view, persons, rows[:0], slots[:0], in_network[:0], 7, 24)
     assert empty[1].shape == (0, N_ACTIONS) and empty[0].shared.shape == (0, N_SHARED)
+
+
+def test_head_gradient_matches_its_reference() -> None:
+    rng = np.random.default_rng(4)
+    m = 3000
+    y = (rng.random((m, N_ACTIONS)) < 0.2).astype(np.float32)
+    predictions = rng.random((m, N_ACTIONS)).astype(np.float32)
+    seen = Features(
+        rng.normal(size=(m, N_SHARED)).astype(np.float32),
+        rng.normal(-3, 1, (m, N_ACTIONS)).astype(np.float32),
+        rng.normal(-3, 1, (m, N_ACTIONS)).astype(np.float32),
+    )
+    got = kernels.head_gradient(y, predictions, seen.person_logit, seen.post_logit, seen.shared)
+    assert got.shape == (N_ACTIONS, 3 + N_SHARED) and got.dtype == np.float64
+    np.testing.assert_allclose(got, head_gradient_reference(y, predictions, seen), rtol=1e-9)
+    empty = seen.take(np.arange(0))
+    assert not kernels.head_gradient(
+        y[:0], predictions[:0], empty.person_logit, empty.post_logit, empty.shared
+    ).any()
