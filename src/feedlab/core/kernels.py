@@ -223,6 +223,31 @@ def _merge_sort_descending(value: F64Array, m: int, order: IntArray, scratch: In
         order[:m] = scratch[:m]
 
 
+# --- Poisson inversion -----------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def poisson_counts(u: F64Array, mean: F64Array, first: F64Array, max_count: int) -> IntArray:
+    """Poisson(``mean``) counts at ``u`` by walking each CDF from ``first = exp(-mean)``.
+
+    Element ``i`` counts the ``k`` in ``1..max_count`` with ``CDF(k - 1) <= u[i]``; the pmf steps
+    as ``pmf * mean / k``, in float64, as in ``feedlab.behaviour.creation``'s NumPy reference.
+    """
+    out = np.zeros(u.size, np.int64)
+    for i in range(u.size):
+        pmf = first[i]
+        cdf = pmf
+        count = 0
+        for k in range(1, max_count + 1):
+            if cdf > u[i]:
+                break
+            count += 1
+            pmf = pmf * mean[i] / k
+            cdf = cdf + pmf
+        out[i] = count
+    return out
+
+
 # --- top k per row ---------------------------------------------------------------------------
 
 
