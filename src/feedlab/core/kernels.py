@@ -309,8 +309,11 @@ def top_k(scores: AnyArray, k: int) -> IntArray:
 
 
 @numba.njit(cache=True)
-def _table_bits(n_keys: int) -> int:
-    """Bits of a power-of-two hash table with at least twice ``n_keys`` slots (at least 2)."""
+def table_bits(n_keys: int) -> int:
+    """Bits of a power-of-two hash table with at least twice ``n_keys`` slots (at least 2).
+
+    Compiled; shared with the row kernels of other layers (with :func:`probe`).
+    """
     bits = 1
     while (1 << bits) < 2 * n_keys:
         bits += 1
@@ -328,7 +331,7 @@ def _score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
     """Per row: order the columns by score, then count each key along that order."""
     n, c = scores.shape
     out = np.empty((n, c), np.int64)
-    bits = _table_bits(c)
+    bits = table_bits(c)
     size = 1 << bits
     mask = size - 1
     shift = np.uint64(64 - bits)
@@ -476,8 +479,12 @@ def discount_repeats(scores: AnyArray, keys: AnyArray, decay: float, floor: floa
 
 
 @numba.njit(cache=True, inline="always")
-def _probe(table: IntArray, key: np.int64, shift: np.uint64, mask: int) -> np.int64:
-    """Slot holding ``key`` in an open-addressed table (0 = empty), or the empty slot for it."""
+def probe(table: IntArray, key: np.int64, shift: np.uint64, mask: int) -> np.int64:
+    """Slot holding ``key`` in an open-addressed table (0 = empty), or the empty slot for it.
+
+    Compiled: callable from other kernels only. The table has ``mask + 1`` slots, a power of two
+    (:func:`table_bits`), and ``shift`` is 64 minus its bits.
+    """
     s = _slot(key, shift)
     while table[s] != 0 and table[s] != key:
         s = (s + 1) & mask
@@ -490,7 +497,7 @@ def _repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
     n, n_seen = seen.shape
     c = keys.shape[1]
     out = np.zeros((n, c), np.bool_)
-    bits = _table_bits(n_seen + c)
+    bits = table_bits(n_seen + c)
     size = 1 << bits
     mask = size - 1
     shift = np.uint64(64 - bits)
@@ -500,12 +507,12 @@ def _repeated_keys(seen: AnyArray, keys: AnyArray) -> BoolArray:
         for j in range(n_seen):
             key = np.int64(seen[i, j])
             if key != 0:
-                table[_probe(table, key, shift, mask)] = key
+                table[probe(table, key, shift, mask)] = key
         for j in range(c):
             key = np.int64(keys[i, j])
             if key == 0:
                 continue
-            s = _probe(table, key, shift, mask)
+            s = probe(table, key, shift, mask)
             if table[s] == key:
                 out[i, j] = True
             else:
@@ -612,3 +619,194 @@ def ring_push(ring: AnyArray, head: IntArray, rows: AnyArray, values: AnyArray) 
         ring_push_reference(ring, head, rows, values)
         return
     _ring_push(ring, head, rows, values.astype(ring.dtype, copy=False))
+
+
+@numba.njit(cache=True)
+def _ring_push_csr(
+    ring: AnyArray,
+    head: IntArray,
+    indptr: AnyArray,
+    members: AnyArray,
+    sources: AnyArray,
+    values: AnyArray,
+) -> None:
+    """Push each value to every member of its source's group, groups in order."""
+    n_rows, size = ring.shape
+    n_groups = indptr.size - 1
+    for i in range(sources.size):  # check everything first, so nothing is pushed on error
+        g = sources[i]
+        if g < 0 or g >= n_groups:
+            raise IndexError("ring_push_csr: a source is outside the groups")
+        for m in range(indptr[g], indptr[g + 1]):
+            if members[m] < 0 or members[m] >= n_rows:
+                raise IndexError("ring_push_csr: a row is outside the ring")
+    for i in range(sources.size):
+        g = sources[i]
+        v = values[i]
+        for m in range(indptr[g], indptr[g + 1]):
+            r = members[m]
+            ring[r, head[r] % size] = v
+            head[r] += 1
+
+
+def ring_push_csr_reference(
+    ring: AnyArray,
+    head: IntArray,
+    indptr: IntArray,
+    members: AnyArray,
+    sources: AnyArray,
+    values: AnyArray,
+) -> None:
+    """NumPy reference of :func:`ring_push_csr`: expand the groups, then :func:`ring_push`."""
+    if sources.size == 0:
+        return
+    start = indptr[sources]
+    counts = indptr[sources + 1] - start
+    total = int(counts.sum())
+    if total == 0:
+        return
+    offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    rows = members[np.repeat(start, counts) + offset].astype(np.int64)
+    ring_push_reference(ring, head, rows, np.repeat(values, counts))
+
+
+def ring_push_csr(
+    ring: AnyArray,
+    head: IntArray,
+    indptr: IntArray,
+    members: AnyArray,
+    sources: AnyArray,
+    values: AnyArray,
+) -> None:
+    """Append ``values[i]`` to every ring row of group ``sources[i]``, in order.
+
+    Group ``g`` is the rows ``members[indptr[g]:indptr[g + 1]]`` of a CSR list (a follower
+    list, say). The pushes happen in the order :func:`ring_push` would make them from the
+    expanded lists: value by value, and within a value, member by member.
+
+    Args:
+        ring: ``(n_rows, width)`` buffer, updated in place.
+        head: ``(n_rows,)`` int64 push counts, updated in place.
+        indptr: ``(n_groups + 1,)`` int64 group offsets into ``members``.
+        members: ring rows of all groups, concatenated.
+        sources: ``(m,)`` group of each value.
+        values: ``(m,)`` values, cast to ``ring``'s dtype.
+
+    Raises:
+        IndexError: if a source is not a group or a member is not a ring row (negative sources
+            are refused, not counted from the end); nothing is pushed then.
+    """
+    if sources.size == 0:
+        return
+    if (
+        ring.ndim != 2
+        or ring.shape[1] == 0
+        or not (ring.flags.writeable and head.flags.writeable)
+        or head.shape != ring.shape[:1]
+        or head.dtype != np.int64
+        or indptr.ndim != 1
+        or indptr.dtype.kind not in "iu"
+        or members.dtype.kind not in "iu"
+        or sources.dtype.kind not in "iu"
+        or values.dtype.kind not in "iub"
+        or sources.shape != values.shape
+        or sources.ndim != 1
+        or np.uint64 in (indptr.dtype, members.dtype, sources.dtype)  # no mixed-sign indexing
+    ):
+        ring_push_csr_reference(ring, head, indptr, members, sources, values)
+        return
+    _ring_push_csr(ring, head, indptr, members, sources, values.astype(ring.dtype, copy=False))
+
+
+# --- smallest keys per group -----------------------------------------------------------------
+
+
+@numba.njit(cache=True, inline="always")
+def _before(key: AnyArray, tiebreak: AnyArray, a: int, b: int) -> bool:
+    """Whether element ``a`` sorts before ``b``: smaller key (NaN last), then tie-break, then index."""
+    ka = key[a]
+    kb = key[b]
+    if ka < kb or (kb != kb and ka == ka):
+        return True
+    if kb < ka or (ka != ka and kb == kb):
+        return False
+    if tiebreak[a] != tiebreak[b]:
+        return tiebreak[a] < tiebreak[b]
+    return a < b
+
+
+@numba.njit(cache=True)
+def _smallest_per_group(
+    group: AnyArray, key: AnyArray, tiebreak: AnyArray, n_groups: int, k: int
+) -> IntArray:
+    """One pass keeping each group's best ``k`` in a small sorted buffer (insertion)."""
+    out = np.full((n_groups, k), -1, np.int64)
+    fill = np.zeros(n_groups, np.int64)
+    if k == 0:
+        return out
+    for i in range(key.size):
+        g = group[i]
+        if g < 0 or g >= n_groups:
+            continue
+        m = fill[g]
+        if m == k:
+            # Elements come in index order, so an element tied with the last kept sorts after it.
+            if not _before(key, tiebreak, i, out[g, k - 1]):
+                continue
+            m = k - 1
+        else:
+            fill[g] = m + 1
+        while m > 0 and _before(key, tiebreak, i, out[g, m - 1]):
+            out[g, m] = out[g, m - 1]
+            m -= 1
+        out[g, m] = i
+    return out
+
+
+def smallest_per_group_reference(
+    group: IntArray, key: AnyArray, tiebreak: AnyArray, n_groups: int, k: int
+) -> IntArray:
+    """NumPy reference of :func:`smallest_per_group`: one lexsort, then a slice per group."""
+    out = np.full((n_groups, k), -1, np.int64)
+    order = np.lexsort((tiebreak, key, group))
+    sorted_group = group[order]
+    first = np.searchsorted(sorted_group, np.arange(n_groups))
+    last = np.searchsorted(sorted_group, np.arange(n_groups), side="right")
+    take = np.minimum(last - first, k)
+    for g in range(n_groups):
+        out[g, : take[g]] = order[first[g] : first[g] + take[g]]
+    return out
+
+
+def smallest_per_group(
+    group: IntArray, key: AnyArray, tiebreak: AnyArray, n_groups: int, k: int
+) -> IntArray:
+    """Indices of the ``k`` smallest keys of each group, smallest first.
+
+    Ties in ``key`` go to the smaller ``tiebreak``, then to the lower index, and NaN keys come
+    last: the order of ``np.lexsort((tiebreak, key, group))``
+    (:func:`smallest_per_group_reference`), found in one pass instead of a full sort. Elements
+    whose group is outside ``[0, n_groups)`` are ignored.
+
+    Args:
+        group: ``(n,)`` integer group of each element.
+        key: ``(n,)`` float or integer sort keys (negate scores to take the largest).
+        tiebreak: ``(n,)`` integer second keys, e.g. post ids.
+        n_groups: number of groups.
+        k: elements wanted per group.
+
+    Returns:
+        ``(n_groups, k)`` int64 indices into the inputs, ``-1`` where a group has fewer.
+    """
+    if (
+        group.ndim != 1
+        or group.shape != key.shape
+        or key.shape != tiebreak.shape
+        or group.dtype.kind not in "iu"
+        or key.dtype.kind not in "iuf"
+        or tiebreak.dtype.kind not in "iu"
+        or np.uint64 in (group.dtype, key.dtype, tiebreak.dtype)  # no mixed-sign comparisons
+        or k < 0
+    ):
+        return smallest_per_group_reference(group, key, tiebreak, n_groups, k)
+    return _smallest_per_group(group, key, tiebreak, n_groups, k)

@@ -287,6 +287,120 @@ def test_ring_push_into_a_frozen_ring_raises_like_numpy() -> None:
         kernels.ring_push(ring, np.zeros(2, np.int64), np.array([0]), np.array([1], np.uint32))
 
 
+def _csr(rng: np.random.Generator, n_groups: int, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random groups of ring rows: some empty, with repeated members."""
+    sizes = rng.integers(0, 6, n_groups)
+    sizes[rng.random(n_groups) < 0.3] = 0
+    indptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    members = rng.integers(0, n_rows, int(indptr[-1])).astype(np.int32)
+    return indptr, members
+
+
+@pytest.mark.parametrize("n_values", [0, 1, 50, 2000])
+@pytest.mark.parametrize("width", [1, 4, 32])
+def test_ring_push_csr_equals_the_expanded_ring_push(seed: int, n_values: int, width: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_rows, n_groups = 30, 25
+    indptr, members = _csr(rng, n_groups, n_rows)
+    ring = rng.integers(0, 100, size=(n_rows, width)).astype(np.uint32)
+    head = rng.integers(0, 3 * width, size=n_rows).astype(np.int64)
+    sources = rng.integers(0, n_groups, size=n_values).astype(np.int64)  # repeated sources
+    values = rng.integers(1, 2**32, size=n_values).astype(np.uint32)
+    expected_ring, expected_head = ring.copy(), head.copy()
+    kernels.ring_push_csr_reference(expected_ring, expected_head, indptr, members, sources, values)
+    kernels.ring_push_csr(ring, head, indptr, members, sources, values)
+    np.testing.assert_array_equal(ring, expected_ring)
+    np.testing.assert_array_equal(head, expected_head)
+
+
+def test_ring_push_csr_pushes_value_by_value_then_member_by_member() -> None:
+    ring = np.zeros((3, 3), np.uint32)
+    head = np.zeros(3, np.int64)
+    indptr = np.array([0, 2, 2, 4])  # group 0: rows 0, 1; group 1: none; group 2: rows 1, 1
+    members = np.array([0, 1, 1, 1])
+    sources = np.array([2, 0, 1, 0])
+    kernels.ring_push_csr(ring, head, indptr, members, sources, np.array([7, 8, 9, 6], np.uint32))
+    assert ring.tolist() == [[8, 6, 0], [6, 7, 8], [0, 0, 0]]
+    assert head.tolist() == [2, 4, 0]
+
+
+@pytest.mark.parametrize(
+    ("sources", "members", "match"),
+    [
+        (np.array([0, 2]), np.array([0, 1]), "outside the groups"),
+        (np.array([0, -1]), np.array([0, 1]), "outside the groups"),
+        (np.array([0, 1]), np.array([0, 3]), "outside the ring"),
+    ],
+)
+def test_ring_push_csr_rejects_sources_and_rows_outside_and_pushes_nothing(
+    sources: np.ndarray, members: np.ndarray, match: str
+) -> None:
+    ring = np.zeros((3, 2), np.uint32)
+    head = np.zeros(3, np.int64)
+    indptr = np.array([0, 1, 2])
+    with pytest.raises(IndexError, match=match):
+        kernels.ring_push_csr(ring, head, indptr, members, sources, np.array([1, 2], np.uint32))
+    assert not ring.any()
+    assert not head.any()
+
+
+# --- smallest keys per group -----------------------------------------------------------------
+
+
+def _keys(rng: np.random.Generator, n: int, dtype: type) -> np.ndarray:
+    """Keys on a coarse grid (many ties), with NaN, infinities and signed zeros for floats."""
+    keys = np.round(rng.normal(size=n) * 2)
+    if np.dtype(dtype).kind == "f":
+        for value, share in ((np.nan, 0.05), (np.inf, 0.02), (-np.inf, 0.02), (-0.0, 0.05)):
+            keys[rng.random(n) < share] = value
+    return keys.astype(dtype)
+
+
+@pytest.mark.parametrize("n", [0, 1, 30, 5000])
+@pytest.mark.parametrize("k", [0, 1, 6, 50])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_smallest_per_group_equals_the_lexsort(seed: int, n: int, k: int, dtype: type) -> None:
+    rng = np.random.default_rng(seed)
+    n_groups = 7
+    group = rng.integers(-1, n_groups + 1, n).astype(np.int32)  # some outside [0, n_groups)
+    key = _keys(rng, n, dtype)
+    tiebreak = rng.integers(0, max(n // 4, 1), n).astype(np.uint32)  # repeated tie-breaks
+    expected = kernels.smallest_per_group_reference(group, key, tiebreak, n_groups, k)
+    got = kernels.smallest_per_group(group, key, tiebreak, n_groups, k)
+    assert got.dtype == expected.dtype == np.int64
+    assert got.shape == (n_groups, k)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_smallest_per_group_breaks_ties_by_tiebreak_then_index_and_puts_nan_last() -> None:
+    group = np.array([0, 0, 0, 0, 0, 1, 1])
+    key = np.array([1.0, np.nan, 1.0, 0.0, 1.0, 2.0, -1.0])
+    tiebreak = np.array([5, 1, 3, 9, 3, 0, 0])
+    got = kernels.smallest_per_group(group, key, tiebreak, 3, 5)
+    assert got.tolist() == [[3, 2, 4, 0, 1], [6, 5, -1, -1, -1], [-1, -1, -1, -1, -1]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 12).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(np.int64, n, elements=st.integers(-1, 3)),
+            hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, -0.0, 1.0, np.nan, -np.inf])),
+            hnp.arrays(np.int64, n, elements=st.integers(0, 2)),
+        )
+    ),
+    st.integers(0, 4),
+)
+def test_smallest_per_group_equals_the_reference_on_any_small_input(
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray], k: int
+) -> None:
+    group, key, tiebreak = arrays
+    np.testing.assert_array_equal(
+        kernels.smallest_per_group(group, key, tiebreak, 3, k),
+        kernels.smallest_per_group_reference(group, key, tiebreak, 3, k),
+    )
+
+
 # --- inputs the kernels do not compile for take the NumPy path -------------------------------
 
 
@@ -302,6 +416,12 @@ def test_unsupported_dtypes_fall_back_to_the_references(seed: int) -> None:
     keys = rng.integers(0, 9, size=(20, 30)).astype(np.uint64)
     np.testing.assert_array_equal(
         kernels.repeated_keys(seen, keys), kernels.repeated_keys_reference(seen, keys)
+    )
+    group = rng.integers(0, 3, 40).astype(np.uint64)
+    key = rng.integers(0, 5, 40).astype(np.uint64)
+    np.testing.assert_array_equal(
+        kernels.smallest_per_group(group, key, key, 3, 4),
+        kernels.smallest_per_group_reference(group, key, key, 3, 4),
     )
 
 

@@ -1,14 +1,23 @@
 import numpy as np
 import pytest
 
+from feedlab.core.kernels import ring_push_csr_reference
 from feedlab.core.random import PLATFORM_RANK
 from feedlab.engine.step import Setup, SimState
 from feedlab.platform.candidates import (
     CandidateParams,
     Candidates,
+    Inboxes,
+    Pools,
     empty_inboxes,
     fan_out,
+    gather_candidates,
+    gather_candidates_reference,
+    live_originals,
+    live_originals_reference,
     push,
+    refresh_pools,
+    refresh_pools_reference,
 )
 from feedlab.platform.estimator import predict_pairs
 from feedlab.platform.observe import PostView, observe_follows, observe_posts
@@ -213,3 +222,196 @@ def test_skipping_predictions_a_ranker_ignores_serves_the_same_feeds(sim) -> Non
     a, b = skipped.shown_features(rows, cols), full.shown_features(rows, cols)
     np.testing.assert_array_equal(a.shared, b.shared)
     np.testing.assert_array_equal(a.person_logit, b.person_logit)
+
+
+# --- the compiled paths equal their NumPy references -----------------------------------------
+
+CAPACITY = 64
+N_TOPICS = 5
+
+
+def _random_view(rng: np.random.Generator, n_people: int, tick: int, lifetime: int) -> PostView:
+    """A ring with empty slots, dead cascades, reshares and few authors (many own posts)."""
+    slots = np.arange(CAPACITY)
+    post_id = (slots + CAPACITY * rng.integers(0, 4, CAPACITY)).astype(np.uint32)
+    post_id[0] += CAPACITY  # id 0 means "empty"
+    post_id[rng.random(CAPACITY) < 0.15] = 0
+    depth = np.where(rng.random(CAPACITY) < 0.4, rng.integers(1, 3, CAPACITY), 0)
+    # A reshare's cascade starts at another post of the ring, or at one that left it.
+    other = rng.choice(post_id, CAPACITY) + CAPACITY * (rng.random(CAPACITY) < 0.2)
+    root = np.where(depth > 0, other, post_id).astype(np.uint32)
+    created = rng.integers(tick - 2 * lifetime, tick + 1, CAPACITY)
+    root_created = np.where(depth > 0, created - rng.integers(0, 3, CAPACITY), created)
+    author = rng.integers(0, n_people, CAPACITY)
+    root_author = np.where(depth > 0, rng.integers(0, n_people, CAPACITY), author)
+    return PostView(
+        id=post_id,
+        author=author.astype(np.int32),
+        created=created.astype(np.int32),
+        root=root,
+        root_author=root_author.astype(np.int32),
+        root_created=root_created.astype(np.int32),
+        depth=depth.astype(np.int32),
+        topic_a=rng.integers(0, N_TOPICS, CAPACITY).astype(np.int32),
+        topic_b=rng.integers(0, N_TOPICS, CAPACITY).astype(np.int32),
+        topic_weight=rng.random(CAPACITY).astype(np.float32),
+        slant=rng.random(CAPACITY).astype(np.float32),
+        exclamations=np.zeros(CAPACITY, np.int32),
+        capacity=CAPACITY,
+    )
+
+
+def _some_ids(rng: np.random.Generator, view: PostView, shape: tuple[int, ...]) -> np.ndarray:
+    """Ids from the ring (live, dead, repeated), ids whose slot was reused, and zeros."""
+    ids = rng.choice(view.id, shape)
+    stale = rng.random(shape) < 0.1
+    ids[stale] += np.uint32(CAPACITY)
+    ids[rng.random(shape) < 0.1] = 0
+    return ids.astype(np.uint32)
+
+
+def _assert_same_candidates(got: Candidates, expected: Candidates) -> None:
+    for name in ("persons", "ids", "slots", "in_network"):
+        a, b = getattr(got, name), getattr(expected, name)
+        assert a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("n_sessions", [0, 1, 40])
+@pytest.mark.parametrize("out_of_network", [True, False])
+@pytest.mark.parametrize("n_people", [3, 30])
+def test_gather_candidates_equals_the_numpy_reference(
+    seed: int, n_sessions: int, out_of_network: bool, n_people: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    params = CandidateParams(
+        inbox_size=8, seen_memory=6, topic_pool=3, trending=2, out_of_network=out_of_network
+    )
+    tick, lifetime = 50, 12
+    for _ in range(20):
+        view = _random_view(rng, n_people, tick, lifetime)
+        inboxes = Inboxes(
+            inbox=_some_ids(rng, view, (n_people, params.inbox_size)),
+            inbox_head=np.zeros(n_people, np.int64),
+            # Seen cascades: roots in the ring, roots that left it, and empty memory.
+            seen=np.where(
+                rng.random((n_people, params.seen_memory)) < 0.3,
+                0,
+                rng.choice(view.root, (n_people, params.seen_memory)),
+            ).astype(np.uint32),
+            seen_head=np.zeros(n_people, np.int64),
+        )
+        pools = Pools(
+            by_topic=_some_ids(rng, view, (N_TOPICS, params.topic_pool)),
+            trending=_some_ids(rng, view, (params.trending,)),
+        )
+        persons = rng.integers(0, n_people, n_sessions)  # repeats allowed
+        top_topics = np.argsort(rng.random((n_sessions, N_TOPICS)), axis=1)[:, :2]
+        args = (persons, inboxes, pools, top_topics, view, params, tick, lifetime)
+        got = gather_candidates(*args)
+        _assert_same_candidates(got, gather_candidates_reference(*args))
+    # The draws cover every reason to drop a candidate, and some are kept.
+    assert n_sessions == 0 or got.valid.any()
+
+
+def test_gather_candidates_equals_the_reference_on_a_simulated_platform(sim) -> None:
+    setup, state = sim
+    view = observe_posts(state.world.posts)
+    persons = np.arange(0, N_PEOPLE, 3)
+    interest = state.platform.model.estimated_interest(persons)
+    top_topics = np.argsort(-interest, axis=1, kind="stable")[:, :2]
+    args = (
+        persons,
+        state.platform.inboxes,
+        state.platform.pools,
+        top_topics,
+        view,
+        setup.platform.candidates,
+        state.tick,
+        _lifetime(setup, state),
+    )
+    _assert_same_candidates(gather_candidates(*args), gather_candidates_reference(*args))
+
+
+def test_gather_candidates_drops_dead_own_seen_and_repeated_cascades() -> None:
+    rng = np.random.default_rng(0)
+    view = _random_view(rng, 4, tick=50, lifetime=12)
+    # Slots 1..6 hold posts 1..6 by person 3; 5 reshares 1's cascade, 6 reshares one of person 0.
+    view.id[1:7] = np.arange(1, 7)
+    view.author[1:7] = 3
+    view.depth[1:7] = [0, 0, 0, 0, 1, 1]
+    view.root[1:7] = [1, 2, 3, 4, 1, 99]
+    view.root_author[1:7] = [3, 3, 3, 3, 3, 0]
+    view.root_created[1:7] = [45, 45, 30, 45, 45, 45]  # post 3's cascade has died
+    params = CandidateParams(inbox_size=7, seen_memory=2, out_of_network=False)
+    inboxes = empty_inboxes(1, params)
+    inboxes.inbox[0] = [1, 2, 3, 4, 5, 6, 2 + CAPACITY]
+    inboxes.seen[0] = [4, 0]
+    pools = Pools(by_topic=np.zeros((N_TOPICS, 6), np.uint32), trending=np.zeros(6, np.uint32))
+    args = (np.array([0]), inboxes, pools, np.zeros((1, 2), np.int64), view, params, 50, 12)
+    got = gather_candidates(*args)
+    # Kept: 1 and 2. Dropped: 3 (dead), 4 (seen), 5 (cascade of 1 again), 6 (own cascade),
+    # 2 + CAPACITY (its slot holds post 2).
+    assert got.ids.tolist() == [[1, 2, 0, 0, 0, 0, 0]]
+    assert got.slots.tolist() == [[1, 2, -1, -1, -1, -1, -1]]
+    _assert_same_candidates(got, gather_candidates_reference(*args))
+
+
+def test_live_originals_equal_the_numpy_reference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for tick in (0, 30, 60):
+        view = _random_view(rng, 10, tick=tick, lifetime=12)
+        got = live_originals(view, tick, 12)
+        expected = live_originals_reference(view, tick, 12)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    view.id[:] = 0
+    assert live_originals(view, 60, 12).shape == (0,)
+
+
+@pytest.mark.parametrize("sizes", [(6, 6), (0, 3), (3, 0), (40, 40)])
+def test_refresh_pools_equals_the_numpy_reference(seed: int, sizes: tuple[int, int]) -> None:
+    rng = np.random.default_rng(seed)
+    topic_pool, trending = sizes
+    params = CandidateParams(topic_pool=topic_pool, trending=trending)
+    tick = 40
+    for _ in range(20):
+        view = _random_view(rng, 10, tick=tick, lifetime=12)
+        live = live_originals_reference(view, tick, 12)
+        # Few distinct counts, so rates and velocities tie often.
+        engagement = rng.integers(0, 4, live.size).astype(np.float32)
+        impressions = engagement + rng.integers(0, 3, live.size).astype(np.float32)
+        args = (view, live, engagement, impressions, N_TOPICS, params, tick)
+        got, expected = refresh_pools(*args), refresh_pools_reference(*args)
+        for name in ("by_topic", "trending"):
+            a, b = getattr(got, name), getattr(expected, name)
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    empty = refresh_pools(view, live[:0], engagement[:0], impressions[:0], N_TOPICS, params, tick)
+    assert not empty.by_topic.any() and not empty.trending.any()
+    assert empty.by_topic.shape == (N_TOPICS, topic_pool)
+
+
+def test_fan_out_pushes_in_the_order_of_the_expanded_follower_lists(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_people = 50
+    graph = graph_from_edges(
+        rng.integers(0, n_people, 400), rng.integers(0, n_people, 400), n_people
+    )
+    follows = observe_follows(graph)
+    authors = rng.integers(0, n_people, 120)  # some post twice, some have no followers
+    ids = rng.integers(1, 2**32, authors.size).astype(np.uint32)
+    got = empty_inboxes(n_people, CandidateParams(inbox_size=4))
+    expected = empty_inboxes(n_people, CandidateParams(inbox_size=4))
+    fan_out(got, follows, authors, ids)
+    ring_push_csr_reference(
+        expected.inbox,
+        expected.inbox_head,
+        follows.followers_indptr,
+        follows.followers,
+        authors,
+        ids,
+    )
+    np.testing.assert_array_equal(got.inbox, expected.inbox)
+    np.testing.assert_array_equal(got.inbox_head, expected.inbox_head)
+    assert got.inbox_head.sum() > 0
