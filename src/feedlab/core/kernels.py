@@ -415,66 +415,6 @@ def score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
     return _score_occurrence(np.ascontiguousarray(scores), np.ascontiguousarray(keys))
 
 
-@numba.njit(cache=True)
-def _discount_repeats(scores: AnyArray, keys: AnyArray, powers: AnyArray, floor: float) -> AnyArray:
-    """Rescore each column by ``(1 - floor) * powers[occurrence] + floor``; NaN becomes -inf."""
-    occurrence = _score_occurrence(scores, keys)
-    n, c = scores.shape
-    out = np.empty((n, c), np.float64)
-    for i in range(n):
-        for j in range(c):
-            value = np.float64(scores[i, j])
-            factor = (1.0 - floor) * powers[occurrence[i, j]] + floor
-            if np.isnan(value):
-                out[i, j] = -np.inf
-            elif value >= 0:
-                out[i, j] = value * factor
-            else:
-                out[i, j] = value / factor
-    return out
-
-
-def discount_repeats_reference(
-    scores: AnyArray, keys: AnyArray, decay: float, floor: float
-) -> F64Array:
-    """NumPy reference of :func:`discount_repeats`."""
-    occurrence = score_occurrence_reference(scores, keys)
-    powers = np.power(decay, np.arange(max(scores.shape[-1], 1)))
-    factor = (1.0 - floor) * powers[occurrence] + floor
-    value = scores.astype(np.float64)
-    out = np.where(value >= 0, value * factor, value / factor)
-    return np.where(np.isnan(out), -np.inf, out)
-
-
-def discount_repeats(scores: AnyArray, keys: AnyArray, decay: float, floor: float) -> F64Array:
-    """Demote repeated keys in score order: home-mixer's author-diversity rescoring.
-
-    The column that is the ``j``-th of its key in descending score order (:func:`score_occurrence`)
-    has its score multiplied by ``(1 - floor) * decay**j + floor``. The factor must demote
-    whatever the sign, so a negative score is divided by it instead; NaN scores become ``-inf``.
-
-    Args:
-        scores: ``(n, c)`` scores, float32 or float64; ``-inf`` marks an empty column.
-        keys: ``(n, c)`` integer keys, e.g. author ids.
-        decay: the factor's decay per repeat, in [0, 1].
-        floor: the factor's floor, in [0, 1].
-
-    Returns:
-        ``(n, c)`` float64 rescored scores.
-    """
-    if (
-        scores.ndim != 2
-        or scores.shape != keys.shape
-        or scores.dtype not in (np.float32, np.float64)
-        or keys.dtype.kind not in "iu"
-    ):
-        return discount_repeats_reference(scores, keys, decay, floor)
-    powers = np.power(decay, np.arange(max(scores.shape[-1], 1), dtype=np.float64))
-    return _discount_repeats(
-        np.ascontiguousarray(scores), np.ascontiguousarray(keys), powers, float(floor)
-    )
-
-
 # --- repeated keys per row -------------------------------------------------------------------
 
 

@@ -192,30 +192,6 @@ def test_score_occurrence_equals_the_reference_on_any_small_row(
     )
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("n_keys", [1, 4, 1000])
-def test_discount_repeats_equals_the_reference(
-    seed: int, shape: tuple, n_keys: int, dtype: type
-) -> None:
-    rng = np.random.default_rng(seed)
-    scores = _scores(rng, shape, dtype)
-    scores[rng.random(shape) < 0.1] *= -1.0  # negative scores are divided by the factor
-    keys = rng.integers(0, n_keys, size=shape).astype(np.int32)
-    got = kernels.discount_repeats(scores, keys, 0.5, 0.25)
-    assert got.dtype == np.float64
-    np.testing.assert_array_equal(got, kernels.discount_repeats_reference(scores, keys, 0.5, 0.25))
-
-
-def test_discount_repeats_demotes_whatever_the_sign() -> None:
-    scores = np.array([[2.0, 1.0, -1.0, -2.0, np.nan, -np.inf]])
-    keys = np.array([[7, 7, 7, 7, 7, 7]])
-    got = kernels.discount_repeats(scores, keys, 0.5, 0.25)
-    # Factors in score order: 1, 0.625, 0.4375, 0.34375; NaN and -inf end as -inf.
-    np.testing.assert_allclose(got[0, :4], [2.0, 0.625, -1 / 0.4375, -2 / 0.34375])
-    assert np.isneginf(got[0, 4:]).all()
-
-
 # --- repeated keys ---------------------------------------------------------------------------
 
 

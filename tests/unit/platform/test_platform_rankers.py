@@ -1,9 +1,15 @@
 import numpy as np
+import pytest
 
-from feedlab.core.kernels import discount_repeats_reference, top_k_reference
 from feedlab.platform.observe import LOGGED_ACTIONS
 from feedlab.platform.rankers.base import masked, top_k
-from feedlab.platform.rankers.builtin import Chronological, Engagement, Popularity, Random
+from feedlab.platform.rankers.builtin import (
+    Chronological,
+    Engagement,
+    Popularity,
+    Random,
+    engagement_top_k_reference,
+)
 
 A = {name: i for i, name in enumerate(LOGGED_ACTIONS)}
 RNG = np.random.default_rng(0)
@@ -147,19 +153,23 @@ def test_masked_puts_minus_infinity_where_no_candidate_is(make_context) -> None:
     np.testing.assert_array_equal(out, [[1.0, -np.inf, 3.0]])
 
 
-def test_engagement_rank_equals_score_mask_discount_and_sort(make_context) -> None:
-    rng = np.random.default_rng(11)
+@pytest.mark.parametrize("levels", [0, 3])
+def test_engagement_rank_equals_score_mask_discount_and_sort(make_context, levels: int) -> None:
+    # levels > 0: predictions from a few values, so scores tie often (lower column first).
+    rng = np.random.default_rng(11 + levels)
     n, c = 40, 25
     valid = rng.random((n, c)) < 0.8
-    predictions = rng.random((n, c, len(LOGGED_ACTIONS))).astype(np.float32) * 0.2
+    shape = (n, c, len(LOGGED_ACTIONS))
+    if levels:
+        predictions = rng.integers(0, levels, shape).astype(np.float32) / 8
+    else:
+        predictions = rng.random(shape).astype(np.float32) * 0.2  # hides make some negative
     authors = rng.integers(0, 6, (n, c))  # few authors: many repeats
     in_network = rng.random((n, c)) < 0.5
     context = make_context(
         valid, authors=authors.tolist(), in_network=in_network, predictions=predictions
     )
     ranker = Engagement()
-    scores = masked(ranker.score(context), context)
-    shown_authors = context.view.author[np.maximum(context.candidates.slots, 0)]
-    rescored = discount_repeats_reference(scores, shown_authors, 0.5, 0.25)
-    expected = top_k_reference(rescored, 10)
-    np.testing.assert_array_equal(ranker.rank(context, 10, RNG), expected)
+    for k in (1, 10, 30):
+        expected = engagement_top_k_reference(ranker, context, k)
+        np.testing.assert_array_equal(ranker.rank(context, k, RNG), expected)

@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import IntArray
-from feedlab.core.kernels import discount_repeats
+from feedlab.core.kernels import score_occurrence_reference, top_k_reference
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS
@@ -67,21 +67,32 @@ class Engagement(Params, FillsFeeds):
     def rank(self, context: RankContext, k: int, rng: np.random.Generator) -> IntArray:
         """Top ``k`` by weighted engagement, with the author-diversity discount.
 
-        One compiled pass scores and masks (:func:`~feedlab.platform.kernels.weighted_scores`,
-        the same as :meth:`score` then ``masked``); a second rescores repeated authors.
+        One compiled pass per row (:func:`~feedlab.platform.kernels.engagement_top_k`), equal to
+        :meth:`score`, ``masked``, the discount and ``top_k`` in turn
+        (:func:`engagement_top_k_reference`). The factor demotes whatever the sign: a negative score (expected hides outweigh
+        the rest) is divided by it, not multiplied, or a repeated author would be promoted.
         """
         cands = context.candidates
-        scores = kernels.weighted_scores(
+        c = cands.slots.shape[1]
+        return kernels.engagement_top_k(
             np.ascontiguousarray(context.predictions, np.float32), self.weights(),
-            cands.in_network, cands.valid, self.out_of_network_scale,
+            cands.in_network, cands.valid, context.view.author[np.maximum(cands.slots, 0)],
+            self.out_of_network_scale,
+            np.power(self.author_diversity_decay, np.arange(max(c, 1), dtype=np.float64)),
+            self.author_diversity_floor, k,
         )  # fmt: skip
-        authors = context.view.author[np.maximum(cands.slots, 0)]
-        # The factor must demote whatever the sign: a negative score (expected hides outweigh
-        # the rest) is divided by it, not multiplied, or a repeated author would be promoted.
-        scores = discount_repeats(
-            scores, authors, self.author_diversity_decay, self.author_diversity_floor
-        )
-        return top_k(scores, k)
+
+
+def engagement_top_k_reference(ranker: Engagement, context: RankContext, k: int) -> IntArray:
+    """NumPy reference of :meth:`Engagement.rank`: score, mask, discount repeats, sort."""
+    scores = masked(ranker.score(context), context)
+    authors = context.view.author[np.maximum(context.candidates.slots, 0)]
+    occurrence = score_occurrence_reference(scores, authors)
+    powers = np.power(ranker.author_diversity_decay, np.arange(max(scores.shape[-1], 1)))
+    floor = ranker.author_diversity_floor
+    factor = (1.0 - floor) * powers[occurrence] + floor
+    scores = np.where(scores >= 0, scores * factor, scores / factor)
+    return top_k_reference(np.where(np.isnan(scores), -np.inf, scores), k)
 
 
 class Chronological(Params, IgnoresPredictions):
