@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from feedlab.core.arrays import BoolArray, FloatArray, IntArray
+from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
+from feedlab.core.errors import ConfigError
+from feedlab.core.kernels import uniform_outer
 from feedlab.core.params import Params
 from feedlab.core.random import PEOPLE_CHOICE, Streams
 from feedlab.world.people import People
@@ -42,6 +44,9 @@ _CHANNELS = 9  # six actions, dwell, reading time, stop
 _WEIBULL_SHAPE = 0.7
 _WEIBULL_MEAN = 1.2658  # Gamma(1 + 1/0.7): divides a unit-scale Weibull to mean 1
 _BELOW_ONE = float(np.nextafter(np.float32(1), np.float32(0)))
+
+SCROLL_BLOCK = 10
+"""Slots :func:`respond` answers at a time; sessions that stopped are not carried further."""
 
 
 class ChoiceParams(Params):
@@ -114,15 +119,14 @@ class Responses:
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
-    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
+    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32, copy=False)
 
 
 def interest_match(
     interest: FloatArray, posts: Posts, persons: IntArray, slots: IntArray
 ) -> FloatArray:
     """True interest match in [0, 1] of each (person, post) pair, shape of ``slots``."""
-    rows = persons.reshape(persons.shape + (1,) * (slots.ndim - persons.ndim))
-    rows = np.broadcast_to(rows, slots.shape)
+    rows = persons.reshape(persons.shape + (1,) * (slots.ndim - persons.ndim))  # broadcasts
     weight = posts.topic_weight[slots]
     return (
         weight * interest[rows, posts.topic_a[slots]]
@@ -130,33 +134,43 @@ def interest_match(
     ).astype(np.float32)
 
 
-def respond(
+@dataclass(frozen=True, slots=True)
+class _Answers:
+    """A batch of sessions' answers at a run of consecutive slots, before the stop rule.
+
+    Every array has shape ``(n_rows, n_slots)``; values at slots that turn out unseen are
+    computed but discarded by the caller.
+    """
+
+    acts: tuple[BoolArray, ...]  # one per :data:`ACTIONS`
+    dwell: FloatArray  # float32 seconds, including reading after a click
+    value: FloatArray  # how rewarding the impression is, lowering the chance to stop
+    stop_die: FloatArray  # float32 uniform of the stop channel
+
+
+def _dice(uniforms: F64Array) -> FloatArray:
+    """The float32 dice of the response model from counter-based float64 uniforms, all below 1."""
+    # A float64 uniform may round up to 1.0 when narrowed; it is clamped to the largest float32
+    # below 1. Narrowing is monotonic and that bound is a float32, so clamping after narrowing
+    # gives what clamping before it would, on half the bytes.
+    dice = uniforms.astype(np.float32)
+    return np.minimum(dice, _BELOW_ONE, out=dice)
+
+
+def _answer_slots(
     people: People,
     posts: Posts,
     persons: IntArray,
     feed: IntArray,
+    dice: FloatArray,
     params: ChoiceParams,
-    streams: Streams,
-    tick: int,
-    shift: FloatArray | None = None,
-) -> Responses:
-    """Answer every impression of a batch of feeds.
+    shift: FloatArray | None,
+) -> _Answers:
+    """Actions, dwell and reward of some slots of some feeds, each from its own (person, slot).
 
-    Args:
-        people: true state of everyone.
-        posts: the live posts (ground truth).
-        persons: who is in session, shape ``(n_sessions,)``.
-        feed: post slots shown, shape ``(n_sessions, feed_size)``, ``-1`` = empty slot.
-        params: response coefficients.
-        streams: random streams.
-        tick: current tick.
-        shift: log-odds added to the six actions, ``(n_sessions, feed_size, 6)`` in
-            :data:`ACTIONS` order (social proof, misinformation labels), or None.
-
-    Returns:
-        The :class:`Responses` of the batch.
+    ``dice`` are the slots' uniforms, ``(n_rows, n_slots, 9)`` float32 (see :func:`_dice`).
     """
-    k = feed.shape[1]
+    u = dice
     valid = feed >= 0
     slot = np.where(valid, feed, 0)
     col = persons[:, None]
@@ -173,14 +187,6 @@ def respond(
     falsity = posts.is_false[slot] * (people.credulity[col] - 0.3)
 
     p = params
-    # Largest float32 below 1: a float64 uniform may round up to 1.0 when narrowed.
-    u = np.minimum(
-        streams.uniform(
-            PEOPLE_CHOICE, tick, col[:, :, None], np.arange(k)[None, :, None], np.arange(_CHANNELS)
-        ),
-        _BELOW_ONE,
-    ).astype(np.float32)
-
     logits = (
         p.click_base + p.interest_weight * m + p.arousal_weight * arousal
         + p.novelty_weight * novelty + p.quality_weight * quality,
@@ -197,40 +203,192 @@ def respond(
     )  # fmt: skip
     if shift is not None:
         logits = tuple(logit + shift[:, :, c] for c, logit in enumerate(logits))
-    acts = [u[:, :, c] < _sigmoid(logit.astype(np.float32)) for c, logit in enumerate(logits)]
-    click = acts[0]
+    acts = tuple(
+        u[:, :, c] < _sigmoid(logit.astype(np.float32, copy=False))
+        for c, logit in enumerate(logits)
+    )
 
     def weibull(v: FloatArray) -> FloatArray:
         return np.power(-np.log1p(-v), 1.0 / _WEIBULL_SHAPE) / _WEIBULL_MEAN
 
     glance = p.dwell_seconds * np.exp(0.9 * m + 0.9 * arousal + 0.4 * quality) * weibull(u[:, :, 6])
     read = p.read_seconds * np.exp(0.8 * quality + 0.5 * m) * weibull(u[:, :, 7])
-    dwell = (glance + click * read).astype(np.float32)
-
+    dwell = (glance + acts[0] * read).astype(np.float32)
     value = m + 0.6 * arousal + 0.5 * novelty + 0.3 * quality
+    return _Answers(acts=acts, dwell=dwell, value=value, stop_die=u[:, :, 8])
+
+
+def _stops(
+    people: People,
+    persons: IntArray,
+    valid: BoolArray,
+    answers: _Answers,
+    minutes_before: FloatArray,
+    params: ChoiceParams,
+) -> BoolArray:
+    """Whether the session ends after each slot: the stop die, or an empty slot.
+
+    ``minutes_before`` is the person's time on the platform today when the slot comes up.
+    """
+    p = params
+    col = persons[:, None]
     habit = people.habit[col]
     budget = people.time_budget_min[col]
-    minutes_before = people.minutes_today[col] + (np.cumsum(dwell, axis=1) - dwell) / 60.0
     over = np.maximum(0.0, minutes_before / budget - 1.0)
     stop_logit = (
         p.stop_base
-        - p.stop_value * (value - 0.8)
+        - p.stop_value * (answers.value - 0.8)
         + p.stop_over_budget * over * (1 - habit)
         - p.stop_habit * habit
-        + 1.5 * acts[4]
+        + 1.5 * answers.acts[4]
     )
-    stop = (u[:, :, 8] < _sigmoid(stop_logit.astype(np.float32))) | ~valid
+    stop: BoolArray = (answers.stop_die < _sigmoid(stop_logit.astype(np.float32))) | ~valid
+    return stop
+
+
+def respond_reference(
+    people: People,
+    posts: Posts,
+    persons: IntArray,
+    feed: IntArray,
+    params: ChoiceParams,
+    streams: Streams,
+    tick: int,
+    shift: FloatArray | None = None,
+) -> Responses:
+    """Answer every impression of a batch of feeds, evaluating all slots of every feed.
+
+    The plain statement of the response model, against which :func:`respond` is tested: it
+    computes every slot, seen or not, and takes the running dwell and the stop rule over whole
+    rows. Arguments and result are those of :func:`respond`.
+    """
+    valid = feed >= 0
+    k = feed.shape[1]
+    dice = _dice(
+        streams.uniform(
+            PEOPLE_CHOICE, tick, persons[:, None, None], np.arange(k)[None, :, None],
+            np.arange(_CHANNELS),
+        )
+    )  # fmt: skip
+    answers = _answer_slots(people, posts, persons, feed, dice, params, shift)
+    dwell = answers.dwell
+    minutes_before = (
+        people.minutes_today[persons[:, None]] + (np.cumsum(dwell, axis=1) - dwell) / 60.0
+    )
+    stop = _stops(people, persons, valid, answers, minutes_before, params)
     # Slot j is seen if the person did not stop at any earlier slot and the slot holds a post.
     stopped_before: IntArray = np.cumsum(stop, axis=1) - stop
     seen = (stopped_before == 0) & valid
-    seen[:, 0] &= valid[:, 0]
+    acts = answers.acts
     return Responses(
         seen=seen,
-        click=click & seen,
+        click=acts[0] & seen,
         like=acts[1] & seen,
         share=acts[2] & seen,
         reply=acts[3] & seen,
         hide=acts[4] & seen,
         follow=acts[5] & seen,
         dwell_seconds=np.where(seen, dwell, 0.0).astype(np.float32),
+    )
+
+
+def respond(
+    people: People,
+    posts: Posts,
+    persons: IntArray,
+    feed: IntArray,
+    params: ChoiceParams,
+    streams: Streams,
+    tick: int,
+    shift: FloatArray | None = None,
+    *,
+    block_size: int = SCROLL_BLOCK,
+) -> Responses:
+    """Answer every impression of a batch of feeds.
+
+    Most sessions stop well before the end of the feed, so the feed is answered in blocks of
+    ``block_size`` slots, each only for the sessions still scrolling when it begins. Every die is
+    keyed by its (person, slot, channel) and the running dwell is carried from block to block in
+    the order of a whole-row sum, so the result is exactly that of :func:`respond_reference` for
+    any block size.
+
+    Args:
+        people: true state of everyone.
+        posts: the live posts (ground truth).
+        persons: who is in session, shape ``(n_sessions,)``.
+        feed: post slots shown, shape ``(n_sessions, feed_size)``, ``-1`` = empty slot.
+        params: response coefficients.
+        streams: random streams.
+        tick: current tick.
+        shift: log-odds added to the six actions, ``(n_sessions, feed_size, 6)`` in
+            :data:`ACTIONS` order (social proof, misinformation labels), or None.
+        block_size: slots answered per block, at least 1; it changes speed, never results.
+
+    Returns:
+        The :class:`Responses` of the batch.
+    """
+    if block_size < 1:
+        raise ConfigError(f"respond block_size must be an int >= 1, got {block_size!r}.")
+    n, k = feed.shape
+    seen = np.zeros((n, k), bool)
+    acts = tuple(np.zeros((n, k), bool) for _ in ACTIONS)
+    dwell = np.zeros((n, k), np.float32)
+    rows = np.arange(n)  # sessions still scrolling when the block begins
+    # Seconds spent on earlier slots, the last term of the whole-row running sum: prepending it to
+    # a block's dwell makes the block's running sum add in the same order as the whole row's.
+    carried = np.zeros((n, 1), np.float32)
+    # The counters of Streams.uniform(PEOPLE_CHOICE, tick, person, slot, channel), hashed directly.
+    key = streams.counter_key(PEOPLE_CHOICE, tick)
+    person_counter = persons.astype(np.uint64)
+    slot_counter = np.arange(k, dtype=np.uint64)
+    channel_counter = np.arange(_CHANNELS, dtype=np.uint64)
+    for start in range(0, k, block_size):
+        if rows.size == 0:
+            break
+        end = min(start + block_size, k)
+        everyone = rows.size == n
+        block = feed[:, start:end] if everyone else feed[rows, start:end]
+        block_shift = None
+        if shift is not None:
+            block_shift = shift[:, start:end] if everyone else shift[rows, start:end]
+        who = persons if everyone else persons[rows]
+        valid = block >= 0
+        dice = _dice(
+            uniform_outer(
+                key,
+                person_counter if everyone else person_counter[rows],
+                slot_counter[start:end],
+                channel_counter,
+            )
+        )
+        answers = _answer_slots(people, posts, who, block, dice, params, block_shift)
+        running = np.cumsum(np.concatenate([carried, answers.dwell], axis=1), axis=1)
+        minutes_before = (
+            people.minutes_today[who[:, None]] + (running[:, 1:] - answers.dwell) / 60.0
+        )
+        stop = _stops(people, who, valid, answers, minutes_before, params)
+        stopped_before: IntArray = np.cumsum(stop, axis=1) - stop
+        block_seen = (stopped_before == 0) & valid
+        if everyone:
+            seen[:, start:end] = block_seen
+            dwell[:, start:end] = np.where(block_seen, answers.dwell, 0.0)
+            for out, act in zip(acts, answers.acts, strict=True):
+                out[:, start:end] = act & block_seen
+        else:
+            seen[rows, start:end] = block_seen
+            dwell[rows, start:end] = np.where(block_seen, answers.dwell, 0.0)
+            for out, act in zip(acts, answers.acts, strict=True):
+                out[rows, start:end] = act & block_seen
+        going = stopped_before[:, -1] + stop[:, -1] == 0
+        rows = rows[going]
+        carried = running[going, -1:]
+    return Responses(
+        seen=seen,
+        click=acts[0],
+        like=acts[1],
+        share=acts[2],
+        reply=acts[3],
+        hide=acts[4],
+        follow=acts[5],
+        dwell_seconds=dwell,
     )

@@ -158,9 +158,11 @@ def drift(
         e_who = persons[e_rows]
         e_topic = posts.topic_a[feed[e_rows, e_cols]]
         n_topics = people.n_topics
-        pull = np.bincount(e_who * n_topics + e_topic, minlength=n * n_topics).reshape(n, -1)
-        touched = np.unique(e_who)
-        block = interest[touched] + p.interest_drift * pull[touched]
+        # Engagements per (touched person, topic), counted for the touched people only: a count
+        # over everyone would allocate n_people x n_topics every tick.
+        touched, row = np.unique(e_who, return_inverse=True)
+        pull = np.bincount(row * n_topics + e_topic, minlength=touched.size * n_topics)
+        block = interest[touched] + p.interest_drift * pull.reshape(touched.size, n_topics)
         interest = interest.copy()
         interest[touched] = block / block.max(axis=1, keepdims=True)
 

@@ -1,9 +1,18 @@
+import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from feedlab.behaviour.choice import ACTIONS, ChoiceParams, Responses, interest_match, respond
+from feedlab.behaviour.choice import (
+    ACTIONS,
+    ChoiceParams,
+    Responses,
+    interest_match,
+    respond,
+    respond_reference,
+)
+from feedlab.core.errors import ConfigError
 from feedlab.core.random import WORLD_PEOPLE, Streams
 from feedlab.world.people import People, PeopleParams, generate_people
 from feedlab.world.posts import Posts, empty_posts
@@ -180,3 +189,91 @@ def test_interest_match_weights_the_two_topics(seed: int) -> None:
     np.testing.assert_allclose(m, expected, rtol=1e-6)
     assert m.min() >= 0.0
     assert m.max() <= 1.0
+
+
+def _assert_same_responses(got: Responses, want: Responses) -> None:
+    for name in ("seen", *ACTIONS, "dwell_seconds"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name, strict=True)
+
+
+def _ragged_feed(seed: int, n_sessions: int) -> np.ndarray:
+    """Feeds with holes, short and all-empty rows, and some full rows."""
+    rng = np.random.default_rng(seed + 2)
+    feed = _feed(seed, n_sessions, padding=True)
+    holes = rng.random(feed.shape) < 0.03
+    feed[holes] = -1
+    feed[rng.random(n_sessions) < 0.1] = -1  # all-empty rows
+    full = rng.random(n_sessions) < 0.2
+    feed[full] = _feed(seed + 7, int(full.sum()), padding=False)
+    return feed
+
+
+@pytest.mark.parametrize("block_size", [1, 3, 8, K, K + 13])
+@pytest.mark.parametrize("shifted", [False, True])
+@pytest.mark.parametrize("stop_base", [ChoiceParams().stop_base, -60.0])
+def test_answering_in_blocks_equals_answering_the_whole_feed(
+    seed: int, block_size: int, shifted: bool, stop_base: float
+) -> None:
+    # stop_base -60: nobody stops of their own accord, so rows end only at an empty slot.
+    people = _people(seed)
+    posts = _posts(seed)
+    rng = np.random.default_rng(seed + 3)
+    persons = rng.choice(N_PEOPLE, 500, replace=False)
+    feed = _ragged_feed(seed, persons.size)
+    shift = rng.normal(0, 1.5, (*feed.shape, len(ACTIONS))).astype(np.float32) if shifted else None
+    params = ChoiceParams(stop_base=stop_base)
+    streams = Streams(seed)
+    want = respond_reference(people, posts, persons, feed, params, streams, TICK, shift=shift)
+    got = respond(
+        people, posts, persons, feed, params, streams, TICK, shift=shift, block_size=block_size
+    )
+    _assert_same_responses(got, want)
+    # The cases the blocks must get right do occur.
+    assert want.seen.any(axis=1).mean() < 1.0
+    assert want.seen.all(axis=1).any() if stop_base < -50 else not want.seen[:, -1].all()
+
+
+def test_answering_in_blocks_carries_a_days_minutes_past_the_budget(seed: int) -> None:
+    # People near their daily budget stop because of the running dwell: the carry across blocks
+    # decides who stops, so any change in how it is summed would show.
+    people = _people(seed)
+    people = replace(
+        people,
+        minutes_today=np.full(people.n_people, 29.0, np.float32),
+        time_budget_min=np.full(people.n_people, 30.0, np.float32),
+    )
+    posts = _posts(seed)
+    persons = np.arange(800)
+    feed = _feed(seed, persons.size, padding=False)
+    params = ChoiceParams(stop_base=-8.0, stop_over_budget=40.0)
+    streams = Streams(seed)
+    want = respond_reference(people, posts, persons, feed, params, streams, TICK)
+    for block_size in (1, 2, 5, K):
+        got = respond(people, posts, persons, feed, params, streams, TICK, block_size=block_size)
+        _assert_same_responses(got, want)
+
+
+def test_no_sessions_and_an_empty_feed_answer_nothing(seed: int) -> None:
+    people = _people(seed)
+    posts = _posts(seed)
+    for persons, feed in (
+        (np.zeros(0, np.int64), np.zeros((0, K), np.int64)),
+        (np.arange(4), np.full((4, K), -1, np.int64)),
+        (np.arange(4), np.zeros((4, 0), np.int64)),
+    ):
+        got = respond(people, posts, persons, feed, ChoiceParams(), Streams(seed), TICK)
+        want = respond_reference(people, posts, persons, feed, ChoiceParams(), Streams(seed), TICK)
+        _assert_same_responses(got, want)
+        assert not got.seen.any()
+
+
+def test_block_size_below_one_is_refused(seed: int) -> None:
+    people = _people(seed)
+    posts = _posts(seed)
+    persons = np.arange(3)
+    feed = _feed(seed, 3)
+    message = "respond block_size must be an int >= 1, got 0."
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        respond(people, posts, persons, feed, ChoiceParams(), Streams(seed), TICK, block_size=0)
