@@ -261,17 +261,19 @@ def predict_pairs(
     in_network: np.ndarray,
     tick: int,
     lifetime: int,
+    pad: bool = False,
 ) -> tuple[Features, FloatArray]:
     """Features and predicted probabilities of a flat batch of pairs, in one compiled pass.
 
     The same as :func:`features` then :func:`predict` (the reference, to float32 rounding);
-    arguments as in :func:`features`.
+    arguments as in :func:`features`. With ``pad`` the predictions get one more row, all zero,
+    for padded layouts to point their empty cells at.
     """
     m = rows.size
     shared = np.empty((m, N_SHARED), np.float32)
     person_part = np.empty((m, N_ACTIONS), np.float32)
     post_part = np.empty((m, N_ACTIONS), np.float32)
-    z = np.empty((m, N_ACTIONS), np.float32)
+    z = np.empty((m + pad, N_ACTIONS), np.float32)
     kernels.candidate_logits(
         rows, slots, in_network, persons,
         model.estimated_interest(persons),
@@ -284,7 +286,11 @@ def predict_pairs(
         model.post_weight.astype(np.float32), model.bias.astype(np.float32),
         tick, lifetime, shared, person_part, post_part, z,
     )  # fmt: skip
-    return Features(shared, person_part, post_part), _sigmoid_in_place(z)
+    p = _sigmoid_in_place(z[:m])
+    if pad:
+        z[m] = 0.0
+        p = z
+    return Features(shared, person_part, post_part), p
 
 
 def p_engage(predictions: FloatArray) -> FloatArray:

@@ -18,6 +18,28 @@ import numpy as np
 
 from feedlab.core.arrays import AnyArray
 
+_COUNTS = 4096
+_LOG1P_F64 = np.log1p(np.arange(_COUNTS, dtype=np.float64))
+_LOG1P_F32 = np.log1p(np.arange(_COUNTS, dtype=np.float32))
+"""NumPy's ``log1p`` of the whole numbers below 4096 (exclamation marks, impressions), in both
+precisions: a lookup costs a fraction of a call, and equals what NumPy computes."""
+
+
+@numba.njit(cache=True, inline="always")
+def _log1p_f64(count: int) -> float:
+    """``log1p`` of a non-negative integer, as float64."""
+    if count < _COUNTS:
+        return _LOG1P_F64[count]
+    return np.log1p(np.float64(count))
+
+
+@numba.njit(cache=True, inline="always")
+def _log1p_f32(value: float) -> float:
+    """``log1p`` of a float32 count (a whole number below 4096 is looked up), as float32."""
+    if 0 <= value < _COUNTS and value == np.floor(value):
+        return _LOG1P_F32[np.int64(value)]
+    return np.log1p(value)
+
 
 @numba.njit(cache=True)
 def candidate_logits(
@@ -69,10 +91,10 @@ def candidate_logits(
         x0 = w * interest[r, topic_a[s]] + (one - w) * interest[r, topic_b[s]]
         x1 = ln * sl
         x2 = abs(ln) * abs(sl)
-        x3 = np.float32(outrage[r] * np.log1p(np.float64(exclamations[s])))
+        x3 = np.float32(outrage[r] * _log1p_f64(exclamations[s]))
         x4 = one if in_network[i] else np.float32(0.0)
         x5 = np.float32((tick - np.int64(root_created[s])) / np.float64(lifetime))
-        x6 = np.log1p(post_impressions[q]) / np.float32(5.0)
+        x6 = _log1p_f32(post_impressions[q]) / np.float32(5.0)
         shared[i, 0] = x0
         shared[i, 1] = x1
         shared[i, 2] = x2

@@ -191,8 +191,9 @@ def serve(
 
     def scored(i: IntArray | slice) -> tuple[Features, FloatArray]:
         """Features of candidates ``i`` and their predictions, with an all-zero row appended."""
-        x, p = predict_pairs(model, view, persons, rows[i], slots[i], in_network[i], tick, lifetime)
-        return x, np.concatenate([p, np.zeros((1, N_ACTIONS), np.float32)])
+        return predict_pairs(
+            model, view, persons, rows[i], slots[i], in_network[i], tick, lifetime, pad=True
+        )
 
     reads = reads_predictions(ranker)
     if reads:

@@ -97,6 +97,9 @@ def test_predict_pairs_matches_features_then_predict() -> None:
     model.person_logit[:] = rng.normal(-3, 1, model.person_logit.shape)
     model.post_logit[:] = rng.normal(-3, 1, model.post_logit.shape)
     model.post_impressions[:] = rng.integers(0, 500, cap)
+    model.post_impressions[::7] = rng.integers(4096, 9000, model.post_impressions[::7].size)
+    model.post_impressions[::11] += 0.5  # beyond the lookup table: computed
+    posts.exclamations[::13] = 5000
     model.shared_weight[:] = rng.normal(0, 1, (N_ACTIONS, N_SHARED))
     model.person_weight[:] = rng.random(N_ACTIONS)
     model.post_weight[:] = rng.random(N_ACTIONS)
@@ -107,11 +110,15 @@ def test_predict_pairs_matches_features_then_predict() -> None:
     in_network = rng.random(rows.size) < 0.5
     x, p = predict_pairs(model, view, persons, rows, slots, in_network, 7, 24)
     ref = features(model, view, persons, rows, slots, in_network, 7, 24)
+    np.testing.assert_array_equal(x.shared[:, 3:], ref.shared[:, 3:])  # counts' log1p: NumPy's
     np.testing.assert_allclose(x.shared, ref.shared, rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(x.person_logit, ref.person_logit)
     np.testing.assert_array_equal(x.post_logit, ref.post_logit)
     np.testing.assert_allclose(p, predict(model, ref), rtol=1e-5, atol=1e-7)
     assert p.dtype == np.float32 and p.shape == (rows.size, N_ACTIONS)
+    _, padded = predict_pairs(model, view, persons, rows, slots, in_network, 7, 24, pad=True)
+    np.testing.assert_array_equal(padded[:-1], p)
+    assert padded.shape == (rows.size + 1, N_ACTIONS) and not padded[-1].any()
     empty = predict_pairs(model, view, persons, rows[:0], slots[:0], in_network[:0], 7, 24)
     assert empty[1].shape == (0, N_ACTIONS) and empty[0].shared.shape == (0, N_SHARED)
 
