@@ -286,7 +286,7 @@ def count_impressions(
         endorse = max(y[i, 1], y[i, 2])
         leaning_sum[p] += endorse * slant[s]
         leaning_weight[p] += endorse
-        e = np.log1p(np.float32(exclamations[s]))
+        e = _log1p_f32(np.float32(exclamations[s]))
         excl_engaged[p] += engaged[i] * e
         excl_shown[p] += e
         minutes[p] += dwell_minutes[i]
