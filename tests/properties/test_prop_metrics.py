@@ -105,6 +105,10 @@ def test_pair_jaccard_known_values() -> None:
     # Repeated consumption of one item counts once.
     again = pair_jaccard(np.r_[people, 0, 0], np.r_[roots, 10, 10], pairs, 5)
     assert np.isclose(again, (1 / 3 + 1 / 2) / 2)
+    # People in no pair do not count, whatever they consumed.
+    others = pair_jaccard(np.r_[people, 5, 6], np.r_[roots, 20, 40], pairs, 7)
+    assert np.isclose(others, (1 / 3 + 1 / 2) / 2)
+    assert np.isnan(pair_jaccard(np.array([5, 6]), np.array([20, 40]), pairs, 7))
 
 
 @SETTINGS

@@ -46,7 +46,6 @@ from feedlab.metrics.daily import (
     tally_posts,
     tally_sessions,
 )
-from feedlab.platform.estimator import p_engage
 from feedlab.platform.observe import (
     observe_controls,
     observe_follows,
@@ -280,7 +279,7 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     # 8. metrics
     tally_sessions(
         state.tally, people, posts, persons, served.slots, responses.seen, engaged,
-        responses.dwell_seconds, p_engage(served.predictions), threshold,
+        responses.dwell_seconds, served.predictions, threshold,
         streams.rng(METRICS_SAMPLE, t + 1),
     )  # fmt: skip
     tally_closed_cascades(state.tally, posts, t, lifetime)

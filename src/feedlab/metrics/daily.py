@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
-from feedlab.platform.estimator import PersonModel
+from feedlab.platform.estimator import PersonModel, p_engage
 from feedlab.world.people import People
 from feedlab.world.posts import Posts
 
@@ -89,11 +89,15 @@ def tally_sessions(
     seen: BoolArray,
     engaged: BoolArray,
     dwell_seconds: FloatArray,
-    predicted_engage: FloatArray,
+    predictions: FloatArray,
     outrage_threshold: float,
     rng: np.random.Generator,
 ) -> None:
-    """Count one tick's sessions and impressions."""
+    """Count one tick's sessions and impressions.
+
+    ``predictions`` are the digital model's, ``(n_sessions, feed_size, n_actions)``: a sample of
+    the seen slots' probability of engaging is kept for the day's AUC.
+    """
     tally.sessions[persons] += 1
     tally.active[persons] = True
     rows, cols = np.nonzero(seen)
@@ -113,7 +117,7 @@ def tally_sessions(
         hits = int(member(people, posts, slot, outrage_threshold).sum())
         tally.group_impressions[group] = tally.group_impressions.get(group, 0) + hits
     keep = rng.random(rows.size) < min(1.0, AUC_SAMPLE_PER_TICK / max(rows.size, 1))
-    tally.auc_scores.append(predicted_engage[rows[keep], cols[keep]])
+    tally.auc_scores.append(p_engage(predictions[rows[keep], cols[keep]]))
     tally.auc_labels.append(hit[keep])
 
 
@@ -170,6 +174,11 @@ def topic_entropy(counts: F64Array) -> F64Array:
 
 def pair_jaccard(people_ids: IntArray, roots: IntArray, pairs: IntArray, n_people: int) -> float:
     """Mean Jaccard overlap of consumed sets over ``pairs`` ``(n_pairs, 2)`` with a non-empty union."""
+    # Only the people of the pairs matter: the matrix is built from their engagements alone.
+    member = np.zeros(n_people, bool)
+    member[pairs.ravel()] = True
+    keep = member[people_ids]
+    people_ids, roots = people_ids[keep], roots[keep]
     if people_ids.size == 0:
         return float("nan")
     _, item = np.unique(roots, return_inverse=True)

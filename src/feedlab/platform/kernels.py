@@ -34,7 +34,7 @@ def _log1p_f64(count: int) -> float:
 
 
 @numba.njit(cache=True, inline="always")
-def _log1p_f32(value: float) -> float:
+def _log1p_f32(value: np.float32 | float) -> float:
     """``log1p`` of a float32 count (a whole number below 4096 is looked up), as float32."""
     if 0 <= value < _COUNTS and value == np.floor(value):
         return _LOG1P_F32[np.int64(value)]
