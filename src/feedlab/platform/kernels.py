@@ -222,6 +222,37 @@ def engagement_top_k(
 
 
 @numba.njit(cache=True)
+def chosen_cells(
+    columns: AnyArray,
+    position: AnyArray,
+    ids: AnyArray,
+    slots: AnyArray,
+    in_network: AnyArray,
+    empty_row: int,
+) -> tuple[AnyArray, AnyArray, AnyArray, AnyArray]:
+    """What the ranker chose, ``(n, k)`` each, with the empty value where it chose nothing.
+
+    Post ids (0), ring slots (-1), in-network flags (False) and each chosen candidate's row in
+    the flat candidate list (``empty_row``); ``columns`` holds the chosen columns, -1 for none.
+    """
+    n, k = columns.shape
+    post_ids = np.zeros((n, k), np.uint32)
+    chosen_slots = np.full((n, k), -1, np.int64)
+    chosen_in_network = np.zeros((n, k), np.bool_)
+    row = np.full((n, k), empty_row, np.int64)
+    for i in range(n):
+        for p in range(k):
+            j = columns[i, p]
+            if j < 0:
+                continue
+            post_ids[i, p] = ids[i, j]
+            chosen_slots[i, p] = slots[i, j]
+            chosen_in_network[i, p] = in_network[i, j]
+            row[i, p] = position[i, j]
+    return post_ids, chosen_slots, chosen_in_network, row
+
+
+@numba.njit(cache=True)
 def head_gradient(
     y: AnyArray,
     predictions: AnyArray,

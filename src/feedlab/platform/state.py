@@ -10,6 +10,7 @@ from pydantic import Field
 
 from feedlab.core.arrays import FloatArray, IntArray, U32Array
 from feedlab.core.params import Params
+from feedlab.platform import kernels
 from feedlab.platform.ads import AdsParams
 from feedlab.platform.candidates import (
     CandidateParams,
@@ -213,8 +214,9 @@ def serve(
     )
     columns = ranker.rank(context, params.feed_size, rng)
     shown = columns >= 0
-    column = np.maximum(columns, 0)
-    row = np.where(shown, np.take_along_axis(position, column, axis=1), m)
+    post_ids, shown_slots, shown_in_network, row = kernels.chosen_cells(
+        columns, position, cands.ids, cands.slots, cands.in_network, m
+    )
     if not reads:
         at = np.nonzero(shown)
         keep = row[at]  # the candidate behind each shown slot
@@ -223,11 +225,9 @@ def serve(
         row[at] = np.arange(keep.size)
     return Served(
         persons=persons,
-        post_ids=np.where(shown, np.take_along_axis(cands.ids, column, axis=1), 0).astype(
-            np.uint32
-        ),
-        slots=np.where(shown, np.take_along_axis(cands.slots, column, axis=1), -1),
-        in_network=shown & np.take_along_axis(cands.in_network, column, axis=1),
+        post_ids=post_ids,
+        slots=shown_slots,
+        in_network=shown_in_network,
         features=x,
         feature_row=np.where(shown, row, -1),
         predictions=np.take(padded, row, axis=0),
