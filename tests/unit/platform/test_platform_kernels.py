@@ -140,3 +140,26 @@ def test_head_gradient_matches_its_reference() -> None:
     assert not kernels.head_gradient(
         y[:0], predictions[:0], empty.person_logit, empty.post_logit, empty.shared
     ).any()
+
+
+def test_chosen_cells_equal_the_take_along_axis_composition() -> None:
+    rng = np.random.default_rng(8)
+    n, c, k = 30, 12, 5
+    columns = np.stack([rng.permutation(c)[:k] for _ in range(n)])
+    columns[rng.random((n, k)) < 0.3] = -1
+    columns = -np.sort(-columns, axis=1, kind="stable")  # padding last, as rankers return it
+    position = rng.integers(0, 100, (n, c))
+    ids = rng.integers(1, 2**31, (n, c)).astype(np.uint32)
+    slots = rng.integers(0, 1024, (n, c))
+    in_network = rng.random((n, c)) < 0.5
+    post_ids, chosen, inside, row = kernels.chosen_cells(
+        columns, position, ids, slots, in_network, 100
+    )
+    shown, column = columns >= 0, np.maximum(columns, 0)
+    np.testing.assert_array_equal(post_ids, np.where(shown, np.take_along_axis(ids, column, 1), 0))
+    np.testing.assert_array_equal(chosen, np.where(shown, np.take_along_axis(slots, column, 1), -1))
+    np.testing.assert_array_equal(inside, shown & np.take_along_axis(in_network, column, 1))
+    np.testing.assert_array_equal(
+        row, np.where(shown, np.take_along_axis(position, column, 1), 100)
+    )
+    assert post_ids.dtype == np.uint32
