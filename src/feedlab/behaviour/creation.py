@@ -66,7 +66,10 @@ def poisson_quantile(u: F64Array, mean: F64Array, max_count: int = 40) -> IntArr
         return poisson_quantile_reference(u, mean, max_count)
     first = np.exp(-np.asarray(mean, np.float64))
     return poisson_counts(
-        u.astype(np.float64, copy=False), np.asarray(mean, np.float64), first, max_count
+        np.ascontiguousarray(u, np.float64),
+        np.ascontiguousarray(mean, np.float64),
+        first,
+        max_count,
     )
 
 

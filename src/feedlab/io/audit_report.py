@@ -16,7 +16,7 @@ import polars as pl
 from plotly.colors import qualitative
 
 from feedlab.io.atomic import atomic_write_text
-from feedlab.io.report import html_page
+from feedlab.io.report import html_page, white_figures
 
 PLOTTED: Final[tuple[str, ...]] = (
     "toward_side",
@@ -85,7 +85,6 @@ def _figure(
             )
         )
     figure.update_layout(
-        template="plotly_white",
         margin={"l": 50, "r": 10, "t": 10, "b": 40},
         xaxis_title="step",
         yaxis_title=measure,
@@ -127,7 +126,8 @@ def write_audit_report(
     for persona in personas or tuple(frame["persona"].unique(maintain_order=True).to_list()):
         figures = []
         for measure in PLOTTED:
-            figures.append(_figure(frame, persona, measure, arms, index))
+            with white_figures():
+                figures.append(_figure(frame, persona, measure, arms, index))
             index += 1
         amp = amplification.filter(pl.col("persona") == persona).drop("persona")
         sections.append(
