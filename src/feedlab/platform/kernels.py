@@ -222,6 +222,41 @@ def engagement_top_k(
 
 
 @numba.njit(cache=True)
+def topic_match_top_k(
+    interest: AnyArray,
+    topic_weight: AnyArray,
+    topic_a: AnyArray,
+    topic_b: AnyArray,
+    slots: AnyArray,
+    k: int,
+) -> AnyArray:
+    """Feeds of the content-filtering ranker, ``(n, k)`` columns best first, ``-1`` for none.
+
+    The score of a candidate (``slots >= 0``) is ``w * interest[topic_a] + (1 - w) *
+    interest[topic_b]`` with the post's ``w = topic_weight`` in float64 and the session's row of
+    ``interest``; ties go to the lower column, as a stable argsort orders them.
+    """
+    n, c = slots.shape
+    out = np.full((n, k), -1, np.int64)
+    value = np.empty(c, np.float64)
+    column = np.empty(c, np.int64)
+    for i in range(n):
+        m = 0
+        for j in range(c):
+            s = slots[i, j]
+            if s < 0:
+                continue
+            w = np.float64(topic_weight[s])
+            value[m] = w * interest[i, topic_a[s]] + (1.0 - w) * interest[i, topic_b[s]]
+            column[m] = j
+            m += 1
+        _insertion_order(value, column, m)
+        for p in range(min(k, m)):
+            out[i, p] = column[p]
+    return out
+
+
+@numba.njit(cache=True)
 def chosen_cells(
     columns: AnyArray,
     position: AnyArray,

@@ -76,3 +76,23 @@ def test_conforms_with_a_model_and_is_registered(make_context, with_columns) -> 
     for k in (1, 5, 30):
         check_ranker(ContentFiltering(), context, k)
     assert isinstance(RANKERS.create("content-filtering"), ContentFiltering)
+
+
+def test_the_compiled_ranking_equals_the_reference(make_context, with_columns) -> None:
+    rng = np.random.default_rng(12)
+    n, c = 40, 25
+    context = make_context(rng.random((n, c)) < 0.7)
+    context = with_columns(
+        context,
+        topic_a=rng.integers(0, N_TOPICS, (n, c)),
+        topic_b=rng.integers(0, N_TOPICS, (n, c)),
+        # Few distinct weights and a few liked topics: many exact ties (lower column first).
+        topic_weight=rng.choice([0.5, 0.75, 1.0], (n, c)).astype(np.float32),
+    )
+    persons = context.candidates.persons
+    context = replace(context, model=_model_liking(persons, rng.integers(0, N_TOPICS, n)))
+    ranker = ContentFiltering()
+    for k in (1, 10, 30):
+        np.testing.assert_array_equal(
+            ranker.rank(context, k, RNG), ranker.rank_reference(context, k)
+        )
