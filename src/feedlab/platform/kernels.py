@@ -257,6 +257,64 @@ def topic_match_top_k(
 
 
 @numba.njit(cache=True)
+def top_two(values: AnyArray) -> AnyArray:
+    """The columns of each row's two largest values, ``(n, 2)``; ties go to the lower column.
+
+    As ``np.argsort(-values, axis=1, kind="stable")[:, :2]`` for rows without NaN and with at
+    least two columns.
+    """
+    n, c = values.shape
+    out = np.empty((n, 2), np.int64)
+    for i in range(n):
+        best, second = 0, 1
+        if values[i, 1] > values[i, 0]:
+            best, second = 1, 0
+        for j in range(2, c):
+            v = values[i, j]
+            if v > values[i, best]:
+                second = best
+                best = j
+            elif v > values[i, second]:
+                second = j
+        out[i, 0] = best
+        out[i, 1] = second
+    return out
+
+
+@numba.njit(cache=True)
+def flat_candidates(
+    slots: AnyArray, in_network: AnyArray
+) -> tuple[AnyArray, AnyArray, AnyArray, AnyArray, AnyArray]:
+    """The valid cells (``slots >= 0``) of a padded candidate layout as a flat list.
+
+    Returns ``rows``, ``cols`` (in ``np.nonzero`` order), their ``slots`` and ``in_network``
+    flags, and ``position`` ``(n, c)``: each valid cell's index in the list, the list's length
+    for an empty cell (where padded layouts keep an all-zero row).
+    """
+    n, c = slots.shape
+    m = 0
+    for i in range(n):
+        for j in range(c):
+            m += slots[i, j] >= 0
+    rows = np.empty(m, np.int64)
+    cols = np.empty(m, np.int64)
+    flat_slots = np.empty(m, np.int64)
+    flat_in_network = np.empty(m, np.bool_)
+    position = np.full((n, c), m, np.int64)
+    p = 0
+    for i in range(n):
+        for j in range(c):
+            if slots[i, j] >= 0:
+                rows[p] = i
+                cols[p] = j
+                flat_slots[p] = slots[i, j]
+                flat_in_network[p] = in_network[i, j]
+                position[i, j] = p
+                p += 1
+    return rows, cols, flat_slots, flat_in_network, position
+
+
+@numba.njit(cache=True)
 def chosen_cells(
     columns: AnyArray,
     position: AnyArray,

@@ -155,7 +155,11 @@ def source_candidates(
 ) -> Candidates:
     """Candidates for ``persons``: their inboxes, the pools of their two top topics, trending."""
     interest = state.model.estimated_interest(persons)
-    top_topics = np.argsort(-interest, axis=1, kind="stable")[:, :2]
+    top_topics = (
+        kernels.top_two(interest)
+        if interest.shape[1] >= 2
+        else np.argsort(-interest, axis=1, kind="stable")[:, :2]
+    )
     return gather_candidates(
         persons, state.inboxes, state.pools, top_topics, view, params.candidates, tick, lifetime
     )
@@ -181,14 +185,10 @@ def serve(
     """
     model = state.model
     cands = source_candidates(state, view, persons, params, tick, lifetime)
-    rows, cols = np.nonzero(cands.valid)
-    slots = cands.slots[rows, cols]
-    in_network = cands.in_network[rows, cols]
     # Padded layouts are one gather each: every empty cell points at an extra all-zero row.
+    rows, _, slots, in_network, position = kernels.flat_candidates(cands.slots, cands.in_network)
     m = rows.size
     n, c = cands.slots.shape
-    position = np.full((n, c), m, np.int64)
-    position[rows, cols] = np.arange(m)
 
     def scored(i: IntArray | slice) -> tuple[Features, FloatArray]:
         """Features of candidates ``i`` and their predictions, with an all-zero row appended."""

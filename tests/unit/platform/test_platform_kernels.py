@@ -163,3 +163,29 @@ def test_chosen_cells_equal_the_take_along_axis_composition() -> None:
         row, np.where(shown, np.take_along_axis(position, column, 1), 100)
     )
     assert post_ids.dtype == np.uint32
+
+
+def test_flat_candidates_equal_nonzero_and_a_position_map() -> None:
+    rng = np.random.default_rng(9)
+    slots = np.where(rng.random((20, 15)) < 0.6, rng.integers(0, 1024, (20, 15)), -1)
+    slots[3] = -1  # a session without candidates
+    in_network = rng.random(slots.shape) < 0.5
+    rows, cols, flat_slots, flat_in, position = kernels.flat_candidates(slots, in_network)
+    expected_rows, expected_cols = np.nonzero(slots >= 0)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_array_equal(cols, expected_cols)
+    np.testing.assert_array_equal(flat_slots, slots[rows, cols])
+    np.testing.assert_array_equal(flat_in, in_network[rows, cols])
+    assert (position[slots < 0] == rows.size).all()
+    np.testing.assert_array_equal(position[rows, cols], np.arange(rows.size))
+    empty = kernels.flat_candidates(np.full((2, 3), -1), np.zeros((2, 3), bool))
+    assert empty[0].size == 0 and (empty[4] == 0).all()
+
+
+def test_top_two_equals_the_stable_argsort() -> None:
+    rng = np.random.default_rng(10)
+    values = rng.integers(0, 4, (500, 9)).astype(np.float32)  # many ties
+    expected = np.argsort(-values, axis=1, kind="stable")[:, :2]
+    np.testing.assert_array_equal(kernels.top_two(values), expected)
+    two = rng.random((50, 2))
+    np.testing.assert_array_equal(kernels.top_two(two), np.argsort(-two, axis=1, kind="stable"))
