@@ -29,9 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
+from feedlab.behaviour import kernels as bk
 from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
-from feedlab.core.errors import ConfigError
-from feedlab.core.kernels import uniform_outer
 from feedlab.core.params import Params
 from feedlab.core.random import PEOPLE_CHOICE, Streams
 from feedlab.world.people import People
@@ -44,9 +43,6 @@ _CHANNELS = 9  # six actions, dwell, reading time, stop
 _WEIBULL_SHAPE = 0.7
 _WEIBULL_MEAN = 1.2658  # Gamma(1 + 1/0.7): divides a unit-scale Weibull to mean 1
 _BELOW_ONE = float(np.nextafter(np.float32(1), np.float32(0)))
-
-SCROLL_BLOCK = 10
-"""Slots :func:`respond` answers at a time; sessions that stopped are not carried further."""
 
 
 class ChoiceParams(Params):
@@ -118,8 +114,18 @@ class Responses:
         return getattr(self, name)
 
 
+def _exp32(x: FloatArray) -> FloatArray:
+    """``exp`` of float32 values, correctly rounded to float32 (evaluated in float64).
+
+    NumPy's own float32 ``exp`` is a fast approximation that differs from the correctly rounded
+    value in the last bit for about 40% of inputs; going through float64 gives the value the
+    compiled kernel computes, bit for bit.
+    """
+    return np.exp(x.astype(np.float64)).astype(np.float32)
+
+
 def _sigmoid(x: FloatArray) -> FloatArray:
-    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32, copy=False)
+    return (1.0 / (1.0 + _exp32(-x))).astype(np.float32, copy=False)
 
 
 def interest_match(
@@ -211,8 +217,8 @@ def _answer_slots(
     def weibull(v: FloatArray) -> FloatArray:
         return np.power(-np.log1p(-v), 1.0 / _WEIBULL_SHAPE) / _WEIBULL_MEAN
 
-    glance = p.dwell_seconds * np.exp(0.9 * m + 0.9 * arousal + 0.4 * quality) * weibull(u[:, :, 6])
-    read = p.read_seconds * np.exp(0.8 * quality + 0.5 * m) * weibull(u[:, :, 7])
+    glance = p.dwell_seconds * _exp32(0.9 * m + 0.9 * arousal + 0.4 * quality) * weibull(u[:, :, 6])
+    read = p.read_seconds * _exp32(0.8 * quality + 0.5 * m) * weibull(u[:, :, 7])
     dwell = (glance + acts[0] * read).astype(np.float32)
     value = m + 0.6 * arousal + 0.5 * novelty + 0.3 * quality
     return _Answers(acts=acts, dwell=dwell, value=value, stop_die=u[:, :, 8])
@@ -292,6 +298,37 @@ def respond_reference(
     )
 
 
+def _coefficients(params: ChoiceParams) -> FloatArray:
+    """The response coefficients in the order of :mod:`feedlab.behaviour.kernels`, float32.
+
+    Each is rounded to float32 as NumPy rounds a Python float meeting a float32 array in
+    :func:`_answer_slots`, products of constants included (``0.5 * arousal_weight``, ...).
+    """
+    p = params
+    coef = np.empty(bk.N_COEF, np.float32)
+    for position, value in (
+        (bk.CLICK_BASE, p.click_base), (bk.INTEREST, p.interest_weight),
+        (bk.AROUSAL, p.arousal_weight), (bk.NOVELTY, p.novelty_weight),
+        (bk.QUALITY, p.quality_weight), (bk.LIKE_BASE, p.like_base),
+        (bk.AGREEMENT, p.agreement_weight), (bk.AROUSAL_HALF, 0.5 * p.arousal_weight),
+        (bk.SHARE_BASE, p.share_base), (bk.INTEREST_SHARE, 0.7 * p.interest_weight),
+        (bk.HOSTILITY, p.hostility_weight), (bk.CREDULITY, p.credulity_weight),
+        (bk.REPLY_BASE, p.reply_base), (bk.INTEREST_REPLY, 0.3 * p.interest_weight),
+        (bk.HOSTILITY_REPLY, 1.5 * p.hostility_weight), (bk.HIDE_BASE, p.hide_base),
+        (bk.DISAGREEMENT_HIDE, p.disagreement_hide), (bk.FOLLOW_BASE, p.follow_base),
+        (bk.DWELL, p.dwell_seconds), (bk.READ, p.read_seconds),
+        (bk.GLANCE_MATCH, 0.9), (bk.GLANCE_AROUSAL, 0.9), (bk.GLANCE_QUALITY, 0.4),
+        (bk.READ_QUALITY, 0.8), (bk.READ_MATCH, 0.5),
+        (bk.VALUE_AROUSAL, 0.6), (bk.VALUE_NOVELTY, 0.5), (bk.VALUE_QUALITY, 0.3),
+        (bk.INV_SHAPE, 1.0 / _WEIBULL_SHAPE), (bk.WEIBULL_MEAN, _WEIBULL_MEAN),
+        (bk.DOUBT, 0.3), (bk.VALUE_PIVOT, 0.8), (bk.STOP_BASE, p.stop_base),
+        (bk.STOP_VALUE, p.stop_value), (bk.STOP_OVER_BUDGET, p.stop_over_budget),
+        (bk.STOP_HABIT, p.stop_habit), (bk.MINUTE, 60.0),
+    ):  # fmt: skip
+        coef[position] = value
+    return coef
+
+
 def respond(
     people: People,
     posts: Posts,
@@ -301,16 +338,13 @@ def respond(
     streams: Streams,
     tick: int,
     shift: FloatArray | None = None,
-    *,
-    block_size: int = SCROLL_BLOCK,
 ) -> Responses:
     """Answer every impression of a batch of feeds.
 
-    Most sessions stop well before the end of the feed, so the feed is answered in blocks of
-    ``block_size`` slots, each only for the sessions still scrolling when it begins. Every die is
-    keyed by its (person, slot, channel) and the running dwell is carried from block to block in
-    the order of a whole-row sum, so the result is exactly that of :func:`respond_reference` for
-    any block size.
+    Each feed is walked top-down in one compiled pass (:func:`feedlab.behaviour.kernels.answer_feeds`)
+    that stops where the person stops, so unseen slots cost nothing; most sessions stop well
+    before the end of the feed. Its arithmetic and dice are those of :func:`respond_reference`
+    (see the kernel's module for the last bit of ``exp``).
 
     Args:
         people: true state of everyone.
@@ -322,66 +356,33 @@ def respond(
         tick: current tick.
         shift: log-odds added to the six actions, ``(n_sessions, feed_size, 6)`` in
             :data:`ACTIONS` order (social proof, misinformation labels), or None.
-        block_size: slots answered per block, at least 1; it changes speed, never results.
 
     Returns:
         The :class:`Responses` of the batch.
     """
-    if block_size < 1:
-        raise ConfigError(f"respond block_size must be an int >= 1, got {block_size!r}.")
     n, k = feed.shape
     seen = np.zeros((n, k), bool)
-    acts = tuple(np.zeros((n, k), bool) for _ in ACTIONS)
+    acts = np.zeros((len(ACTIONS), n, k), bool)
     dwell = np.zeros((n, k), np.float32)
-    rows = np.arange(n)  # sessions still scrolling when the block begins
-    # Seconds spent on earlier slots, the last term of the whole-row running sum: prepending it to
-    # a block's dwell makes the block's running sum add in the same order as the whole row's.
-    carried = np.zeros((n, 1), np.float32)
-    # The counters of Streams.uniform(PEOPLE_CHOICE, tick, person, slot, channel), hashed directly.
-    key = streams.counter_key(PEOPLE_CHOICE, tick)
-    person_counter = persons.astype(np.uint64)
-    slot_counter = np.arange(k, dtype=np.uint64)
-    channel_counter = np.arange(_CHANNELS, dtype=np.uint64)
-    for start in range(0, k, block_size):
-        if rows.size == 0:
-            break
-        end = min(start + block_size, k)
-        everyone = rows.size == n
-        block = feed[:, start:end] if everyone else feed[rows, start:end]
-        block_shift = None
-        if shift is not None:
-            block_shift = shift[:, start:end] if everyone else shift[rows, start:end]
-        who = persons if everyone else persons[rows]
-        valid = block >= 0
-        dice = _dice(
-            uniform_outer(
-                key,
-                person_counter if everyone else person_counter[rows],
-                slot_counter[start:end],
-                channel_counter,
-            )
-        )
-        answers = _answer_slots(people, posts, who, block, dice, params, block_shift)
-        running = np.cumsum(np.concatenate([carried, answers.dwell], axis=1), axis=1)
-        minutes_before = (
-            people.minutes_today[who[:, None]] + (running[:, 1:] - answers.dwell) / 60.0
-        )
-        stop = _stops(people, who, valid, answers, minutes_before, params)
-        stopped_before: IntArray = np.cumsum(stop, axis=1) - stop
-        block_seen = (stopped_before == 0) & valid
-        if everyone:
-            seen[:, start:end] = block_seen
-            dwell[:, start:end] = np.where(block_seen, answers.dwell, 0.0)
-            for out, act in zip(acts, answers.acts, strict=True):
-                out[:, start:end] = act & block_seen
-        else:
-            seen[rows, start:end] = block_seen
-            dwell[rows, start:end] = np.where(block_seen, answers.dwell, 0.0)
-            for out, act in zip(acts, answers.acts, strict=True):
-                out[rows, start:end] = act & block_seen
-        going = stopped_before[:, -1] + stop[:, -1] == 0
-        rows = rows[going]
-        carried = running[going, -1:]
+    no_shift = np.zeros((0, 0, len(ACTIONS)), np.float32)
+    bk.answer_feeds(
+        np.uint64(streams.counter_key(PEOPLE_CHOICE, tick)),
+        persons.astype(np.int64, copy=False),
+        np.ascontiguousarray(feed, dtype=np.int64),
+        no_shift if shift is None else np.ascontiguousarray(shift, dtype=np.float32),
+        _coefficients(params),
+        (
+            people.leaning, people.outrage_susceptibility, people.novelty_seeking,
+            people.credulity, people.habit, people.time_budget_min, people.minutes_today,
+        ),
+        people.interest,
+        (posts.leaning, posts.outrage, posts.novelty, posts.quality, posts.topic_weight),
+        (posts.topic_a, posts.topic_b),
+        posts.is_false,
+        seen,
+        acts,
+        dwell,
+    )  # fmt: skip
     return Responses(
         seen=seen,
         click=acts[0],

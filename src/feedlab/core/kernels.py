@@ -83,6 +83,22 @@ def _uniform_outer(key: np.uint64, first: U64Array, second: U64Array, third: U64
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def counter_step(h: np.uint64, counter: np.uint64) -> np.uint64:
+    """One step of the counter hash: ``mix(h + (counter + 1) * golden)``, modulo 2^64.
+
+    Compiled, for the row kernels of other layers: hashing a stream's key with each counter in
+    turn, then :func:`counter_unit`, gives the uniform of :meth:`feedlab.core.random.Streams.uniform`.
+    """
+    return _mix(h + (counter + _ONE) * _GOLDEN)
+
+
+@numba.njit(cache=True, inline="always")
+def counter_unit(h: np.uint64) -> float:
+    """The float64 uniform in [0, 1) of a hashed counter (its top 53 bits)."""
+    return np.float64(h >> _S11) * _TO_UNIT
+
+
 def outer_counters(counters: Sequence[npt.ArrayLike]) -> tuple[U64Array, U64Array, U64Array] | None:
     """The 1-D axes of three counters that broadcast as an outer product, if they do.
 

@@ -1,4 +1,3 @@
-import re
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +11,6 @@ from feedlab.behaviour.choice import (
     respond,
     respond_reference,
 )
-from feedlab.core.errors import ConfigError
 from feedlab.core.random import WORLD_PEOPLE, Streams
 from feedlab.world.people import People, PeopleParams, generate_people
 from feedlab.world.posts import Posts, empty_posts
@@ -210,11 +208,10 @@ def _ragged_feed(seed: int, n_sessions: int) -> np.ndarray:
     return feed
 
 
-@pytest.mark.parametrize("block_size", [1, 3, 8, K, K + 13])
 @pytest.mark.parametrize("shifted", [False, True])
 @pytest.mark.parametrize("stop_base", [ChoiceParams().stop_base, -60.0])
-def test_answering_in_blocks_equals_answering_the_whole_feed(
-    seed: int, block_size: int, shifted: bool, stop_base: float
+def test_the_compiled_walk_equals_answering_the_whole_feed(
+    seed: int, shifted: bool, stop_base: float
 ) -> None:
     # stop_base -60: nobody stops of their own accord, so rows end only at an empty slot.
     people = _people(seed)
@@ -226,18 +223,17 @@ def test_answering_in_blocks_equals_answering_the_whole_feed(
     params = ChoiceParams(stop_base=stop_base)
     streams = Streams(seed)
     want = respond_reference(people, posts, persons, feed, params, streams, TICK, shift=shift)
-    got = respond(
-        people, posts, persons, feed, params, streams, TICK, shift=shift, block_size=block_size
-    )
+    got = respond(people, posts, persons, feed, params, streams, TICK, shift=shift)
     _assert_same_responses(got, want)
-    # The cases the blocks must get right do occur.
+    # The cases the walk must get right do occur.
     assert want.seen.any(axis=1).mean() < 1.0
     assert want.seen.all(axis=1).any() if stop_base < -50 else not want.seen[:, -1].all()
+    assert (want.hide & want.seen).any()  # a hide raises the chance to stop after it
 
 
-def test_answering_in_blocks_carries_a_days_minutes_past_the_budget(seed: int) -> None:
-    # People near their daily budget stop because of the running dwell: the carry across blocks
-    # decides who stops, so any change in how it is summed would show.
+def test_the_compiled_walk_carries_a_days_minutes_past_the_budget(seed: int) -> None:
+    # People near their daily budget stop because of the running dwell: the order in which it
+    # is summed decides who stops, so any change in how it is summed would show.
     people = _people(seed)
     people = replace(
         people,
@@ -250,9 +246,8 @@ def test_answering_in_blocks_carries_a_days_minutes_past_the_budget(seed: int) -
     params = ChoiceParams(stop_base=-8.0, stop_over_budget=40.0)
     streams = Streams(seed)
     want = respond_reference(people, posts, persons, feed, params, streams, TICK)
-    for block_size in (1, 2, 5, K):
-        got = respond(people, posts, persons, feed, params, streams, TICK, block_size=block_size)
-        _assert_same_responses(got, want)
+    got = respond(people, posts, persons, feed, params, streams, TICK)
+    _assert_same_responses(got, want)
 
 
 def test_no_sessions_and_an_empty_feed_answer_nothing(seed: int) -> None:
@@ -267,13 +262,3 @@ def test_no_sessions_and_an_empty_feed_answer_nothing(seed: int) -> None:
         want = respond_reference(people, posts, persons, feed, ChoiceParams(), Streams(seed), TICK)
         _assert_same_responses(got, want)
         assert not got.seen.any()
-
-
-def test_block_size_below_one_is_refused(seed: int) -> None:
-    people = _people(seed)
-    posts = _posts(seed)
-    persons = np.arange(3)
-    feed = _feed(seed, 3)
-    message = "respond block_size must be an int >= 1, got 0."
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        respond(people, posts, persons, feed, ChoiceParams(), Streams(seed), TICK, block_size=0)
