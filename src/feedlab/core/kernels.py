@@ -766,3 +766,61 @@ def smallest_per_group(
     ):
         return smallest_per_group_reference(group, key, tiebreak, n_groups, k)
     return _smallest_per_group(group, key, tiebreak, n_groups, k)
+
+
+# --- merging new entries into a CSR index ------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _merge_csr(
+    indptr: IntArray, indices: AnyArray, rows: IntArray, cols: IntArray
+) -> tuple[IntArray, AnyArray]:
+    n = indptr.size - 1
+    # New entries per row (rows ascending, cols ascending within a row, no repeats), then the
+    # merged size of each row: old entries plus new ones not already there.
+    new_start = np.zeros(n + 1, np.int64)
+    for e in range(rows.size):
+        new_start[rows[e] + 1] += 1
+    for r in range(n):
+        new_start[r + 1] += new_start[r]
+    out_indptr = np.zeros(n + 1, np.int64)
+    out = np.empty(indices.size + rows.size, indices.dtype)
+    w = 0
+    for r in range(n):
+        a, a_end = indptr[r], indptr[r + 1]
+        b, b_end = new_start[r], new_start[r + 1]
+        while a < a_end or b < b_end:
+            if b >= b_end or (a < a_end and indices[a] < cols[b]):
+                out[w] = indices[a]
+                a += 1
+            elif a >= a_end or cols[b] < indices[a]:
+                out[w] = cols[b]
+                b += 1
+            else:  # already there
+                out[w] = indices[a]
+                a += 1
+                b += 1
+            w += 1
+        out_indptr[r + 1] = w
+    return out_indptr, out[:w]
+
+
+def merge_csr(
+    indptr: IntArray, indices: AnyArray, rows: IntArray, cols: IntArray
+) -> tuple[IntArray, AnyArray]:
+    """A CSR index with the entries ``(rows[i], cols[i])`` added, each row sorted and unique.
+
+    ``indices`` must be sorted and unique within each row (as SciPy's ``sum_duplicates``
+    then ``sort_indices`` leave them); the new entries may come in any
+    order and repeat. Returns ``(indptr, indices)``: int64 and the dtype of ``indices``. One pass
+    over the old entries after sorting the new ones, where rebuilding the matrix sorts them all
+    (:func:`feedlab.world.graph.add_follows_reference` is the reference).
+    """
+    order = np.lexsort((cols, rows))
+    r = np.asarray(rows, np.int64)[order]
+    c = np.asarray(cols, indices.dtype)[order]
+    if r.size:
+        first = np.ones(r.size, bool)
+        first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+        r, c = r[first], c[first]
+    return _merge_csr(np.asarray(indptr, np.int64), indices, r, c)

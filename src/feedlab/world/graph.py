@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from feedlab.core.arrays import F64Array, FloatArray, I32Array, IntArray
+from feedlab.core.kernels import merge_csr
 from feedlab.core.params import Params
 
 LEANING_BINS = np.array([-0.6, -0.2, 0.2, 0.6], dtype=np.float32)
@@ -86,7 +87,27 @@ def graph_from_edges(src: IntArray, dst: IntArray, n_people: int) -> FollowGraph
 
 
 def add_follows(graph: FollowGraph, src: IntArray, dst: IntArray) -> FollowGraph:
-    """Return the graph with new follows ``src -> dst`` added (duplicates ignored)."""
+    """Return the graph with new follows ``src -> dst`` added (duplicates and self-follows ignored).
+
+    Both indexes are merged with the new edges in one pass each (:func:`merge_csr`), which gives
+    what rebuilding the graph from all its edges gives (:func:`add_follows_reference`).
+    """
+    if src.size == 0:
+        return graph
+    keep = src != dst
+    src, dst = np.asarray(src, np.int64)[keep], np.asarray(dst, np.int64)[keep]
+    following_indptr, following = merge_csr(graph.following_indptr, graph.following, src, dst)
+    followers_indptr, followers = merge_csr(graph.followers_indptr, graph.followers, dst, src)
+    return FollowGraph(
+        following_indptr=following_indptr,
+        following=following,
+        followers_indptr=followers_indptr,
+        followers=followers,
+    )
+
+
+def add_follows_reference(graph: FollowGraph, src: IntArray, dst: IntArray) -> FollowGraph:
+    """Reference of :func:`add_follows`: rebuild the graph from its edges and the new ones."""
     if src.size == 0:
         return graph
     rows = np.repeat(np.arange(graph.n_people, dtype=np.int64), graph.following_counts())

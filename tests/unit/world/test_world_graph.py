@@ -6,6 +6,7 @@ from feedlab.world.graph import (
     FollowGraph,
     GraphParams,
     add_follows,
+    add_follows_reference,
     generate_graph,
     graph_from_edges,
 )
@@ -123,3 +124,23 @@ def test_same_leaning_zero_removes_homophily(seed: int) -> None:
     )
     src, dst = _edges(graph)
     assert abs(np.corrcoef(people.leaning[src], people.leaning[dst])[0, 1]) < 0.1
+
+
+@pytest.mark.parametrize("n_new", [1, 7, 400, 5000])
+def test_merging_new_follows_equals_rebuilding_the_graph(seed: int, n_new: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 300
+    graph = graph_from_edges(rng.integers(0, n, 3000), rng.integers(0, n, 3000), n)
+    # New follows repeat each other, repeat old edges, include self-follows and new rows.
+    src = rng.integers(0, n, n_new)
+    dst = rng.integers(0, n, n_new)
+    src[: n_new // 3] = dst[: n_new // 3] if n_new > 5 else src[: n_new // 3]
+    old_src, old_dst = _edges(graph)
+    take = rng.integers(0, old_src.size, n_new // 4)
+    src = np.concatenate([src, old_src[take], src[: n_new // 5]])
+    dst = np.concatenate([dst, old_dst[take], dst[: n_new // 5]])
+    got = add_follows(graph, src, dst)
+    want = add_follows_reference(graph, src, dst)
+    for name in ("following_indptr", "following", "followers_indptr", "followers"):
+        a, b = getattr(got, name), getattr(want, name)
+        np.testing.assert_array_equal(a, b, err_msg=name, strict=True)
