@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import Field
 
-from feedlab.core.arrays import F64Array, FloatArray, IntArray
+from feedlab.core.arrays import F64Array, FloatArray, IntArray, U32Array
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS, ImpressionLog, PostView
@@ -328,11 +328,8 @@ def learn(
     y = log.actions[rows, cols].astype(np.float32)  # (m, A)
 
     grad = kernels.head_gradient(y, predictions, seen.person_logit, seen.post_logit, seen.shared)
-    grad_sq = model.grad_sq + grad**2
-    step = params.learning_rate * grad / np.sqrt(grad_sq)
 
     # Per-person counters are model-owned buffers updated in place, in one compiled pass.
-    prior = params.prior_strength
     engaged = y[:, list(ENGAGE_ACTIONS)].max(axis=1)
     dwell_minutes = (log.dwell_seconds[rows, cols] / 60.0).astype(np.float32)
     night = bool(hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1])
@@ -358,18 +355,86 @@ def learn(
         model.night_minutes,
     )
     touched = np.flatnonzero(np.bincount(who, minlength=model.n_people))
-    model.person_logit[touched] = _smoothed_logit(
-        model.action_counts[touched], model.impressions[touched], prior, model.global_rates
-    )
-
     root_slots = view.slots_of(view.root[slots])
     live = view.id[root_slots] == view.root[slots]
     roots = kernels.count_cascades(root_slots, live, y, model.post_impressions, model.post_actions)
+    return _apply_update(model, grad, y.mean(axis=0), touched, roots, params)
+
+
+def learn_impressions(
+    model: PersonModel,
+    log: ImpressionLog,
+    view: PostView,
+    features: Features,
+    feature_row: IntArray,
+    predictions: FloatArray,
+    params: EstimatorParams,
+    hour: float,
+) -> tuple[PersonModel, IntArray, U32Array]:
+    """Update the digital model with one tick's log, reading the feeds' features in place.
+
+    The same update as :func:`learn` (the reference, which is given the seen slots' features
+    gathered into flat arrays), with the gathers, the gradient and every counter in one compiled
+    pass over the seen slots (:func:`feedlab.platform.kernels.learn_seen`).
+
+    Args:
+        model: the model before the tick.
+        log: the tick's impression log.
+        view: observable post columns.
+        features: the flat features the feeds were scored from.
+        feature_row: ``(n_sessions, feed_size)`` row of each shown slot in ``features``.
+        predictions: what the model predicted for each slot, ``(n_sessions, feed_size, A)``.
+        params: learning parameters.
+        hour: hour of day of the tick (for late-night usage).
+
+    Returns:
+        The updated model, and for each impression (in the order of ``np.nonzero(log.seen)``)
+        who saw it and the id of its cascade root.
+    """
+    n_seen = int(np.count_nonzero(log.seen))
+    seen_persons = np.empty(n_seen, np.int64)
+    seen_roots = np.empty(n_seen, np.uint32)
+    if n_seen == 0:
+        return model, seen_persons, seen_roots
+    grad = np.zeros((N_ACTIONS, 3 + N_SHARED))
+    y_sum = np.zeros(N_ACTIONS, np.float32)
+    night = bool(hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1])
+    touched, roots = kernels.learn_seen(
+        log.seen, log.persons, log.post_ids, log.actions, log.dwell_seconds, feature_row,
+        features.shared, features.person_logit, features.post_logit, predictions,
+        view.id, view.root, view.topic_a, view.slant, view.exclamations, night,
+        (
+            model.impressions, model.action_counts, model.topic_shown, model.topic_engaged,
+            model.leaning_sum, model.leaning_weight, model.excl_engaged, model.excl_shown,
+            model.minutes, model.night_minutes,
+        ),
+        model.post_impressions, model.post_actions, grad, y_sum, seen_persons, seen_roots,
+    )  # fmt: skip
+    grad /= n_seen
+    y_mean = y_sum / n_seen  # float32, as the reference's y.mean(axis=0)
+    return _apply_update(model, grad, y_mean, touched, roots, params), seen_persons, seen_roots
+
+
+def _apply_update(
+    model: PersonModel,
+    grad: F64Array,
+    y_mean: FloatArray,
+    touched: IntArray,
+    roots: IntArray,
+    params: EstimatorParams,
+) -> PersonModel:
+    """Refresh the touched base-rate logits and take one AdaGrad step of the heads."""
+    prior = params.prior_strength
+    model.person_logit[touched] = _smoothed_logit(
+        model.action_counts[touched], model.impressions[touched], prior, model.global_rates
+    )
     model.post_logit[roots] = _smoothed_logit(
         model.post_actions[roots], model.post_impressions[roots], prior, model.global_rates
     )
     if params.frozen:
         return model
+    grad_sq = model.grad_sq + grad**2
+    step = params.learning_rate * grad / np.sqrt(grad_sq)
     return replace(
         model,
         bias=model.bias + step[:, 0],
@@ -377,7 +442,7 @@ def learn(
         post_weight=model.post_weight + step[:, 2],
         shared_weight=model.shared_weight + step[:, 3:],
         grad_sq=grad_sq,
-        global_rates=0.99 * model.global_rates + 0.01 * y.mean(axis=0),
+        global_rates=0.99 * model.global_rates + 0.01 * y_mean,
     )
 
 

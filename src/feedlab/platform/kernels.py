@@ -446,3 +446,106 @@ def count_cascades(
         for a in range(n_actions):
             post_actions[s, a] += y[i, a]
     return touched[:n_touched]
+
+
+@numba.njit(cache=True)
+def learn_seen(
+    seen: AnyArray,
+    persons: AnyArray,
+    post_ids: AnyArray,
+    actions: AnyArray,
+    dwell_seconds: AnyArray,
+    feature_row: AnyArray,
+    shared: AnyArray,
+    person_part: AnyArray,
+    post_part: AnyArray,
+    predictions: AnyArray,
+    view_id: AnyArray,
+    root: AnyArray,
+    topic_a: AnyArray,
+    slant: AnyArray,
+    exclamations: AnyArray,
+    night: bool,
+    counters: tuple[AnyArray, ...],
+    post_impressions: AnyArray,
+    post_actions: AnyArray,
+    grad: AnyArray,
+    y_sum: AnyArray,
+    seen_persons: AnyArray,
+    seen_roots: AnyArray,
+) -> tuple[AnyArray, AnyArray]:
+    """One pass over a tick's impressions: the heads' gradient and every counter, in place.
+
+    Walks the seen slots in row-major order (that of ``np.nonzero(seen)``) and does, for each,
+    what :func:`head_gradient` (the gradient sums, into ``grad``), :func:`count_impressions`,
+    :func:`count_cascades` and the column sums of the actions (into ``y_sum``, float32) do for
+    the flat lists the reference gathers first. ``counters`` are the model's per-person buffers
+    in the order of :func:`count_impressions`. Also writes who saw which cascade root, in that
+    order, into ``seen_persons`` and ``seen_roots`` (``(n_seen,)`` each, for the seen memory).
+
+    Returns:
+        The people who saw something (ascending, each once) and the live cascade roots that were
+        seen (in order of first touch, each once).
+    """
+    (impressions, action_counts, topic_shown, topic_engaged, leaning_sum, leaning_weight,
+     excl_engaged, excl_shown, minutes, night_minutes) = counters  # fmt: skip
+    n, k = seen.shape
+    n_actions = actions.shape[2]
+    n_shared = shared.shape[1]
+    mask = np.uint32(post_impressions.shape[0] - 1)
+    y = np.empty(n_actions, np.float32)
+    person_seen = np.zeros(impressions.shape[0], np.bool_)
+    root_seen = np.zeros(post_impressions.shape[0], np.bool_)
+    roots_touched = np.empty(seen_roots.size, np.int64)
+    n_roots = 0
+    m = 0
+    for i in range(n):
+        p = persons[i]
+        for j in range(k):
+            if not seen[i, j]:
+                continue
+            s = np.int64(post_ids[i, j] & mask)
+            f = feature_row[i, j]
+            for a in range(n_actions):
+                y[a] = np.float32(1.0) if actions[i, j, a] else np.float32(0.0)
+                y_sum[a] += y[a]
+                e = np.float64(y[a] - predictions[i, j, a])
+                grad[a, 0] += e
+                grad[a, 1] += e * person_part[f, a]
+                grad[a, 2] += e * post_part[f, a]
+                for g in range(n_shared):
+                    grad[a, 3 + g] += e * shared[f, g]
+            # count_impressions
+            engaged = max(max(y[0], y[1]), max(y[2], y[3]))
+            impressions[p] += 1.0
+            for a in range(n_actions):
+                action_counts[p, a] += y[a]
+            t = topic_a[s]
+            topic_shown[p, t] += 1.0
+            topic_engaged[p, t] += engaged
+            endorse = max(y[1], y[2])
+            leaning_sum[p] += endorse * slant[s]
+            leaning_weight[p] += endorse
+            x = _log1p_f32(np.float32(exclamations[s]))
+            excl_engaged[p] += engaged * x
+            excl_shown[p] += x
+            d = np.float32(dwell_seconds[i, j] / np.float32(60.0))
+            minutes[p] += d
+            if night:
+                night_minutes[p] += d
+            person_seen[p] = True
+            # count_cascades
+            r = root[s]
+            q = np.int64(r & mask)
+            if view_id[q] == r:
+                if not root_seen[q]:
+                    root_seen[q] = True
+                    roots_touched[n_roots] = q
+                    n_roots += 1
+                post_impressions[q] += 1.0
+                for a in range(n_actions):
+                    post_actions[q, a] += y[a]
+            seen_persons[m] = p
+            seen_roots[m] = r
+            m += 1
+    return np.flatnonzero(person_seen), roots_touched[:n_roots]

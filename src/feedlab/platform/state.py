@@ -32,7 +32,7 @@ from feedlab.platform.estimator import (
     PersonModel,
     forget,
     init_person_model,
-    learn,
+    learn_impressions,
     observe_own_posts,
     predict_pairs,
     reset_slots,
@@ -244,18 +244,17 @@ def learn_from_log(
     ticks_per_day: int,
 ) -> None:
     """Update the digital model and remember what each person has seen."""
-    rows, cols = np.nonzero(log.seen)
-    state.model = learn(
+    state.model, who, roots = learn_impressions(
         state.model,
         log,
         view,
-        served.shown_features(rows, cols),
-        served.predictions[rows, cols],
+        served.features,
+        served.feature_row,
+        served.predictions,
         params.estimator,
         hour,
     )
-    roots = view.root[view.slots_of(log.post_ids[rows, cols])]
-    push(state.inboxes.seen, state.inboxes.seen_head, log.persons[rows], roots)
+    push(state.inboxes.seen, state.inboxes.seen_head, who, roots)
 
 
 def end_day(state: PlatformState, follows: FollowView, params: PlatformParams) -> None:

@@ -1,21 +1,29 @@
 """The digital model's compiled kernels agree with their NumPy references."""
 
+from copy import deepcopy
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from feedlab.platform import kernels
 from feedlab.platform.estimator import (
     ENGAGE_ACTIONS,
     N_ACTIONS,
     N_SHARED,
+    EstimatorParams,
     Features,
+    PersonModel,
     count_reference,
     features,
     head_gradient_reference,
     init_person_model,
+    learn,
+    learn_impressions,
     predict,
     predict_pairs,
 )
-from feedlab.platform.observe import observe_posts
+from feedlab.platform.observe import ImpressionLog, observe_posts
 from feedlab.world.posts import empty_posts
 
 
@@ -189,3 +197,75 @@ def test_top_two_equals_the_stable_argsort() -> None:
     np.testing.assert_array_equal(kernels.top_two(values), expected)
     two = rng.random((50, 2))
     np.testing.assert_array_equal(kernels.top_two(two), np.argsort(-two, axis=1, kind="stable"))
+
+
+def _learning_case(seed: int, n_sessions: int, k: int):
+    """A tick's log over a ring with live and dead cascades, and the feeds' features."""
+    rng = np.random.default_rng(seed)
+    posts = empty_posts(4096)
+    cap, n_people, n_topics = posts.capacity, 1000, 5
+    posts.id[:] = np.arange(cap, dtype=np.uint32) + np.uint32(cap)  # id & (cap - 1) = slot
+    posts.root[:] = posts.id[rng.integers(0, cap, cap)]
+    dead = rng.random(cap) < 0.2  # some roots' slots were reused by later posts
+    posts.id[dead] += np.uint32(2 * cap)
+    posts.topic_a[:] = rng.integers(0, n_topics, cap)
+    posts.slant[:] = rng.uniform(-1, 1, cap)
+    posts.exclamations[:] = rng.integers(0, 6, cap)
+    view = observe_posts(posts)
+    persons = rng.choice(n_people, n_sessions, replace=False)
+    seen = np.arange(k)[None, :] < rng.integers(0, k + 1, n_sessions)[:, None]
+    post_ids = np.where(seen, posts.id[rng.integers(0, cap, (n_sessions, k))], 0)
+    actions = rng.random((n_sessions, k, N_ACTIONS)) < 0.15
+    actions &= seen[:, :, None]
+    dwell = np.where(seen, np.round(rng.exponential(12, seen.shape), 1), 0).astype(np.float32)
+    log = ImpressionLog(
+        tick=5, persons=persons, post_ids=post_ids.astype(np.uint32), seen=seen,
+        dwell_seconds=dwell, actions=actions,
+    )  # fmt: skip
+    m = 3 * n_sessions * k
+    feats = Features(
+        rng.normal(size=(m, N_SHARED)).astype(np.float32),
+        rng.normal(-3, 1, (m, N_ACTIONS)).astype(np.float32),
+        rng.normal(-3, 1, (m, N_ACTIONS)).astype(np.float32),
+    )
+    feature_row = np.where(seen, rng.integers(0, m, seen.shape), -1)
+    predictions = rng.random((n_sessions, k, N_ACTIONS)).astype(np.float32)
+    model = init_person_model(n_people, n_topics, cap)
+    model.action_counts[:] = rng.random(model.action_counts.shape) * 3
+    model.impressions[:] = rng.integers(0, 20, n_people)
+    return model, log, view, feats, feature_row, predictions
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+@pytest.mark.parametrize("hour", [2.0, 14.0])
+def test_learning_in_one_pass_equals_learning_from_gathered_features(
+    seed: int, frozen: bool, hour: float
+) -> None:
+    model, log, view, feats, feature_row, predictions = _learning_case(seed, 400, 12)
+    params = EstimatorParams(frozen=frozen)
+    rows, cols = np.nonzero(log.seen)
+    want = learn(
+        deepcopy(model), log, view, feats.take(feature_row[rows, cols]),
+        predictions[rows, cols], params, hour,
+    )  # fmt: skip
+    got, who, roots = learn_impressions(
+        deepcopy(model), log, view, feats, feature_row, predictions, params, hour
+    )
+    for name in PersonModel.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    np.testing.assert_array_equal(who, log.persons[rows])
+    np.testing.assert_array_equal(roots, view.root[view.slots_of(log.post_ids[rows, cols])])
+    assert roots.dtype == np.uint32
+    assert (want.post_impressions > 0).any() and (want.night_minutes > 0).any() == (hour < 5)
+
+
+def test_learning_from_a_tick_with_no_impressions_changes_nothing(seed: int) -> None:
+    model, log, view, feats, feature_row, predictions = _learning_case(seed, 50, 6)
+    log = replace(log, seen=np.zeros_like(log.seen))
+    before = deepcopy(model)
+    got, who, roots = learn_impressions(
+        model, log, view, feats, feature_row, predictions, EstimatorParams(), 12.0
+    )
+    assert who.size == 0 and roots.size == 0
+    for name in PersonModel.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, name), getattr(before, name), err_msg=name)
