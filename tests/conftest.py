@@ -133,7 +133,7 @@ def make_context() -> Callable[..., RankContext]:
         return RankContext(
             candidates=candidates,
             predictions=np.where(valid[..., None], predictions, 0).astype(np.float32),
-            popularity=np.where(valid, popularity, 0).astype(np.float32),
+            logged_popularity=np.where(valid, popularity, 0).astype(np.float32),
             view=observe_posts(posts),
             tick=tick,
         )

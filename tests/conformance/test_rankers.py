@@ -43,7 +43,7 @@ def _context_of(setup, state, with_memory: bool = False) -> RankContext:
     return RankContext(
         candidates=cands,
         predictions=predictions,
-        popularity=popularity,
+        logged_popularity=popularity,
         view=view,
         tick=state.tick,
         model=model if with_memory else None,

@@ -262,12 +262,14 @@ def predict_pairs(
     tick: int,
     lifetime: int,
     pad: bool = False,
+    interest: FloatArray | None = None,
 ) -> tuple[Features, FloatArray]:
     """Features and predicted probabilities of a flat batch of pairs, in one compiled pass.
 
     The same as :func:`features` then :func:`predict` (the reference, to float32 rounding);
     arguments as in :func:`features`. With ``pad`` the predictions get one more row, all zero,
-    for padded layouts to point their empty cells at.
+    for padded layouts to point their empty cells at. ``interest`` is
+    ``model.estimated_interest(persons)`` when the caller has it already.
     """
     m = rows.size
     shared = np.empty((m, N_SHARED), np.float32)
@@ -276,7 +278,7 @@ def predict_pairs(
     z = np.empty((m + pad, N_ACTIONS), np.float32)
     kernels.candidate_logits(
         rows, slots, in_network, persons,
-        model.estimated_interest(persons),
+        model.estimated_interest(persons) if interest is None else interest,
         model.estimated_leaning(persons),
         model.estimated_outrage_susceptibility(persons),
         view.topic_weight, view.topic_a, view.topic_b, view.slant, view.exclamations,

@@ -152,9 +152,14 @@ def source_candidates(
     params: PlatformParams,
     tick: int,
     lifetime: int,
+    interest: FloatArray | None = None,
 ) -> Candidates:
-    """Candidates for ``persons``: their inboxes, the pools of their two top topics, trending."""
-    interest = state.model.estimated_interest(persons)
+    """Candidates for ``persons``: their inboxes, the pools of their two top topics, trending.
+
+    ``interest`` is the model's estimated topic profile of ``persons``, when already computed.
+    """
+    if interest is None:
+        interest = state.model.estimated_interest(persons)
     top_topics = (
         kernels.top_two(interest)
         if interest.shape[1] >= 2
@@ -184,7 +189,8 @@ def serve(
     slots are predicted, after ranking: the model still learns from them, as ever.
     """
     model = state.model
-    cands = source_candidates(state, view, persons, params, tick, lifetime)
+    interest = model.estimated_interest(persons)  # read by sourcing and by every prediction
+    cands = source_candidates(state, view, persons, params, tick, lifetime, interest)
     # Padded layouts are one gather each: every empty cell points at an extra all-zero row.
     rows, _, slots, in_network, position = kernels.flat_candidates(cands.slots, cands.in_network)
     m = rows.size
@@ -193,8 +199,9 @@ def serve(
     def scored(i: IntArray | slice) -> tuple[Features, FloatArray]:
         """Features of candidates ``i`` and their predictions, with an all-zero row appended."""
         return predict_pairs(
-            model, view, persons, rows[i], slots[i], in_network[i], tick, lifetime, pad=True
-        )
+            model, view, persons, rows[i], slots[i], in_network[i], tick, lifetime, pad=True,
+            interest=interest,
+        )  # fmt: skip
 
     reads = reads_predictions(ranker)
     if reads:
@@ -202,11 +209,9 @@ def serve(
         predictions = np.take(padded, position, axis=0)  # a row gather: faster than [position]
     else:  # the ranker never reads them: only the shown slots are predicted, below
         predictions = np.broadcast_to(np.float32(0), (n, c, N_ACTIONS))
-    root_slots = view.slots_of(view.root[slots])
     context = RankContext(
         candidates=cands,
         predictions=predictions,
-        popularity=np.append(model.engagements(root_slots), np.float32(0))[position],
         view=view,
         tick=tick,
         model=model,

@@ -27,11 +27,27 @@ class RankContext:
 
     candidates: Candidates
     predictions: FloatArray  # (n_sessions, n_candidates, len(LOGGED_ACTIONS)) probabilities
-    popularity: FloatArray  # (n_sessions, n_candidates) engagements logged on the cascade
     view: PostView
     tick: int
     model: PersonModel | None = None  # the digital model (estimated_* of the session persons)
     memory: Any = None  # what a ranker that remembers (:class:`Remembers`) kept between ticks
+    logged_popularity: FloatArray | None = None  # (n_sessions, n_candidates) given, not read
+
+    @property
+    def popularity(self) -> FloatArray:
+        """Engagements logged on each candidate's cascade, ``(n_sessions, n_candidates)``.
+
+        Read from the model when a ranker asks (most never do), unless given as
+        ``logged_popularity``; 0 at empty cells and without a model.
+        """
+        if self.logged_popularity is not None:
+            return self.logged_popularity
+        slots = self.candidates.slots
+        if self.model is None:
+            return np.zeros(slots.shape, np.float32)
+        valid = slots >= 0
+        roots = self.view.slots_of(self.view.root[np.where(valid, slots, 0)])
+        return np.where(valid, self.model.engagements(roots), np.float32(0))
 
     def prediction(self, action: str) -> FloatArray:
         """Predicted probability of ``action`` for every candidate."""
