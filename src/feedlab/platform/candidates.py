@@ -34,6 +34,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from feedlab.core.arrays import AnyArray, BoolArray, IntArray, U32Array
+from feedlab.core.errors import ConfigError
 from feedlab.core.kernels import (
     probe,
     repeated_keys,
@@ -70,9 +71,9 @@ class CandidateParams(Params):
     @model_validator(mode="after")
     def _explore_is_out_of_network(self) -> CandidateParams:
         if self.explore > 0 and not self.out_of_network:
-            raise ValueError(
-                f"explore = {self.explore} is an out-of-network source, but out_of_network is "
-                "false; set explore = 0 or out_of_network = true"
+            raise ConfigError(
+                "platform.candidates.explore must be 0 when platform.candidates.out_of_network "
+                f"is false (exploration is an out-of-network source), got {self.explore}."
             )
         return self
 

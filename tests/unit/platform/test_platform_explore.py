@@ -321,7 +321,7 @@ def test_explore_rejects_bad_sizes(value: object) -> None:
 
 
 def test_explore_needs_out_of_network_sources() -> None:
-    with pytest.raises(ValidationError, match="explore = 5 is an out-of-network source"):
+    with pytest.raises(ValidationError, match=r"explore must be 0 when .*out_of_network"):
         CandidateParams(explore=5, out_of_network=False)
     assert CandidateParams(explore=0, out_of_network=False).explore == 0
     assert PlatformParams.model_validate({"candidates": {"explore": 80}}).candidates.explore == 80
