@@ -247,19 +247,20 @@ def serve_tested(
     rng: np.random.Generator,
     tick: int,
     lifetime: int,
+    explore_rng: np.random.Generator | None = None,
 ) -> Served:
     """Serve feeds; when a ranker weight is under test, serve each bucket its own ranker."""
     opt = goals.optimizer if goals is not None else None
     names = [n for n in (opt.values if opt else {}) if n.startswith("ranker.")]
     if opt is None or not names:
-        return serve(state, view, persons, ranker, params, rng, tick, lifetime)
+        return serve(state, view, persons, ranker, params, rng, tick, lifetime, explore_rng)
     shipped = with_weights(ranker, {n.split(".", 1)[1]: opt.values[n] for n in names})
     if not opt.parameter.startswith("ranker."):
-        return serve(state, view, persons, shipped, params, rng, tick, lifetime)
+        return serve(state, view, persons, shipped, params, rng, tick, lifetime, explore_rng)
     treated = with_weights(shipped, {opt.parameter.split(".", 1)[1]: opt.treatment_value})
     mask = opt.treated[persons]
-    a = serve(state, view, persons[~mask], shipped, params, rng, tick, lifetime)
-    b = serve(state, view, persons[mask], treated, params, rng, tick, lifetime)
+    a = serve(state, view, persons[~mask], shipped, params, rng, tick, lifetime, explore_rng)
+    b = serve(state, view, persons[mask], treated, params, rng, tick, lifetime, explore_rng)
     return Served(
         persons=np.concatenate([a.persons, b.persons]),
         post_ids=np.concatenate([a.post_ids, b.post_ids]),

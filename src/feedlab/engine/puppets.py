@@ -23,7 +23,7 @@ from feedlab.behaviour.choice import Responses
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.behaviour.personas import PersonaParams, scripted_responses
 from feedlab.core.arrays import IntArray
-from feedlab.core.random import AUDIT_PUPPETS, AUDIT_RANK, Streams
+from feedlab.core.random import AUDIT_EXPLORE, AUDIT_PUPPETS, AUDIT_RANK, Streams
 from feedlab.engine.step import Setup, SimState, homogenization_pairs, start, step
 from feedlab.metrics.audit import feed_measures
 from feedlab.platform.observe import observe_follows, observe_impressions, observe_posts
@@ -154,7 +154,10 @@ def puppet_sessions(
     for a, (arm, ranker) in enumerate(cell.arms):
         persons = cell.arm_ids(a)
         rng = setup.streams.rng(AUDIT_RANK, tick)  # the same stream for every arm
-        served = serve(state.platform, view, persons, ranker, setup.platform, rng, tick, lifetime)
+        explore = setup.streams.rng(AUDIT_EXPLORE, tick)
+        served = serve(
+            state.platform, view, persons, ranker, setup.platform, rng, tick, lifetime, explore
+        )
         parts = []
         for p, persona in enumerate(cell.personas):
             block = slice(p * cell.puppets, (p + 1) * cell.puppets)

@@ -26,7 +26,13 @@ from feedlab.behaviour.sessions import open_app
 from feedlab.behaviour.social import social_effects
 from feedlab.behaviour.survey import answer_worth
 from feedlab.core.arrays import IntArray
-from feedlab.core.random import METRICS_SAMPLE, PLATFORM_RANK, PLATFORM_SURVEY, Streams
+from feedlab.core.random import (
+    METRICS_SAMPLE,
+    PLATFORM_EXPLORE,
+    PLATFORM_RANK,
+    PLATFORM_SURVEY,
+    Streams,
+)
 from feedlab.engine import interventions as iv
 from feedlab.engine.goals import (
     Goals,
@@ -210,7 +216,7 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     # ---
     served = serve_tested(
         state.goals, state.platform, view, persons, ranker, setup.platform,
-        streams.rng(PLATFORM_RANK, t), t, lifetime,
+        streams.rng(PLATFORM_RANK, t), t, lifetime, streams.rng(PLATFORM_EXPLORE, t),
     )  # fmt: skip
     persons = served.persons  # bucket order when a ranking weight is under test
     clock0 = state.lap("feeds", clock0)

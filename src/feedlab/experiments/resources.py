@@ -34,7 +34,9 @@ def estimate_cell_bytes(config: ExperimentConfig) -> int:
     n = world.n_people
     slots = 1 << max(10, math.ceil(math.log2(max(post_capacity(world), 2))))
     candidates = platform.candidates
-    width = candidates.inbox_size + 2 * candidates.topic_pool + candidates.trending
+    width = (
+        candidates.inbox_size + 2 * candidates.topic_pool + candidates.trending + candidates.explore
+    )
     ring_bytes = (candidates.inbox_size + candidates.seen_memory) * 4 + 16
     people = world.people
     mean_sessions = people.sessions_per_day_median * math.exp(people.sessions_per_day_sigma**2 / 2)

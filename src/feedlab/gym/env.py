@@ -40,7 +40,7 @@ from feedlab.behaviour.drift import drift
 from feedlab.behaviour.social import social_effects
 from feedlab.core.arrays import FloatArray, IntArray
 from feedlab.core.params import Params
-from feedlab.core.random import GYM_RANK, PLATFORM_RANK
+from feedlab.core.random import GYM_RANK, PLATFORM_EXPLORE, PLATFORM_RANK
 from feedlab.engine import interventions as iv
 from feedlab.engine.run import setup_for
 from feedlab.engine.step import Setup, SimState, start, step
@@ -178,6 +178,7 @@ class FeedEnv(gym.Env[np.ndarray, np.ndarray]):
         served = serve(
             state.platform, view, persons, _ActionRanker(scores), setup.platform,
             setup.streams.rng(PLATFORM_RANK, t), t, lifetime,
+            setup.streams.rng(PLATFORM_EXPLORE, t),
         )  # fmt: skip
         people, posts = world.people, world.posts
         # Displayed like counts (social proof) and labels shift the cohort's odds as everyone's.

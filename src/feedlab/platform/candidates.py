@@ -1,4 +1,4 @@
-"""Candidate sourcing: in-network inboxes, out-of-network topic pools and trending.
+"""Candidate sourcing: in-network inboxes, out-of-network topic pools, trending, exploration.
 
 Like Twitter's 2023 pipeline (about half in-network, half out-of-network; home-mixer caps of 60
 each), every session gets candidates from three sources, vectorized over all open sessions:
@@ -9,12 +9,16 @@ each), every session gets candidates from three sources, vectorized over all ope
   *estimated* topics (a topic-level stand-in for SimClusters communities);
 * **trending**: the posts with the highest engagement velocity (Hacker-News-style gravity).
 
+A fourth source is off by default: **exploration**, live originals drawn uniformly at random from
+the whole society for each session (the exploration slots of production recommenders), appended
+after the other sources by :func:`add_explore`.
+
 Candidates are de-duplicated by cascade, against what the person has recently seen, and the
 person's own posts are dropped. Fixed-width arrays pad with id 0 / slot -1.
 
 Each per-tick step has a compiled path and keeps its NumPy definition as ``*_reference``
 (:func:`gather_candidates_reference`, :func:`refresh_pools_reference`,
-:func:`live_originals_reference`); ``tests/unit/platform/test_platform_candidates.py`` checks
+:func:`live_originals_reference`, :func:`add_explore_reference`); ``tests/unit/platform/test_platform_candidates.py`` checks
 they agree exactly, as for the kernels of :mod:`feedlab.core.kernels`. Sourcing runs for every
 open session every tick (about 2,400 sessions of 50 candidates at 10^4 people); the references'
 whole-batch temporaries and their two full sorts of the live posts, of which only a few dozen
@@ -27,9 +31,10 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from feedlab.core.arrays import AnyArray, BoolArray, IntArray, U32Array
+from feedlab.core.errors import ConfigError
 from feedlab.core.kernels import (
     probe,
     repeated_keys,
@@ -51,6 +56,9 @@ class CandidateParams(Params):
         topic_pool: out-of-network posts taken from each of a person's two top topics.
         trending: trending posts offered to everyone.
         out_of_network: whether out-of-network sources are used at all.
+        explore: live original posts drawn uniformly at random from the whole society for each
+            session (with replacement; repeats, seen cascades and the person's own posts are
+            dropped, so up to this many are offered). An out-of-network source; 0 turns it off.
     """
 
     inbox_size: int = Field(32, ge=1, le=4096)
@@ -58,6 +66,16 @@ class CandidateParams(Params):
     topic_pool: int = Field(6, ge=0, le=1024)
     trending: int = Field(6, ge=0, le=1024)
     out_of_network: bool = True
+    explore: int = Field(0, ge=0, le=1024)
+
+    @model_validator(mode="after")
+    def _explore_is_out_of_network(self) -> CandidateParams:
+        if self.explore > 0 and not self.out_of_network:
+            raise ConfigError(
+                "platform.candidates.explore must be 0 when platform.candidates.out_of_network "
+                f"is false (exploration is an out-of-network source), got {self.explore}."
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,3 +410,172 @@ def gather_candidates(
         inboxes.seen,
     )
     return Candidates(persons=persons, ids=ids, slots=slots, in_network=in_network)
+
+
+# --- exploration: random live posts from the whole society ------------------------------------
+
+
+def draw_explore(
+    view: PostView, live: IntArray, n_sessions: int, size: int, rng: np.random.Generator
+) -> U32Array:
+    """Ids of live originals drawn uniformly, with replacement, for every session at once.
+
+    Args:
+        view: observable post columns.
+        live: slots of the live originals (:func:`live_originals`).
+        n_sessions: number of sessions.
+        size: draws per session (``CandidateParams.explore``).
+        rng: the platform's exploration stream (``platform.explore``) for this tick.
+
+    Returns:
+        ``(n_sessions, size)`` uint32 post ids; all 0 when no post is live (nothing is drawn).
+    """
+    if live.size == 0 or size == 0:
+        return np.zeros((n_sessions, size), np.uint32)
+    return view.id[live[rng.integers(0, live.size, (n_sessions, size))]].astype(np.uint32)
+
+
+def add_explore_reference(
+    cands: Candidates, explore: U32Array, inboxes: Inboxes, view: PostView, tick: int, lifetime: int
+) -> Candidates:
+    """NumPy reference of :func:`add_explore`: whole-batch gathers and masks.
+
+    Args:
+        cands: the sessions' candidates from :func:`gather_candidates`.
+        explore: drawn ids, ``(n_sessions, n_explore)`` (:func:`draw_explore`).
+        inboxes: the seen memory.
+        view: observable post columns.
+        tick: current tick.
+        lifetime: cascade lifetime in ticks.
+    """
+    persons = cands.persons
+    ok = view.alive(explore, tick, lifetime)
+    slots = view.slots_of(explore)
+    ok &= (view.author[slots] != persons[:, None]) & (view.root_author[slots] != persons[:, None])
+    roots = np.where(ok, view.root[slots], 0)
+    # What the row already offers and what was seen are never offered again.
+    offered = np.where(cands.valid, view.root[np.maximum(cands.slots, 0)], 0)
+    met = np.concatenate([inboxes.seen[persons], offered.astype(inboxes.seen.dtype)], axis=1)
+    ok &= ~repeated_keys(met, roots)
+    return Candidates(
+        persons=persons,
+        ids=np.concatenate([cands.ids, np.where(ok, explore, 0).astype(np.uint32)], axis=1),
+        slots=np.concatenate([cands.slots, np.where(ok, slots, -1)], axis=1),
+        in_network=np.concatenate([cands.in_network, np.zeros(ok.shape, bool)], axis=1),
+    )
+
+
+@numba.njit(cache=True)
+def _add_explore(
+    persons: AnyArray,
+    ids: AnyArray,
+    slots: AnyArray,
+    in_network: AnyArray,
+    explore: AnyArray,
+    capacity: int,
+    post_id: AnyArray,
+    author: AnyArray,
+    root: AnyArray,
+    root_author: AnyArray,
+    root_created: AnyArray,
+    oldest: int,
+    seen: AnyArray,
+) -> tuple[AnyArray, IntArray, BoolArray]:
+    """Per session: remember the row's cascades and the seen ones, then keep new live draws."""
+    n, c = ids.shape
+    e = explore.shape[1]
+    for i in range(n):  # compiled code does not check bounds; NumPy would raise
+        if persons[i] < 0 or persons[i] >= seen.shape[0]:
+            raise IndexError("add_explore: a person is outside the seen memory")
+    out_ids = np.zeros((n, c + e), np.uint32)
+    out_slots = np.full((n, c + e), -1, np.int64)
+    out_in_network = np.zeros((n, c + e), np.bool_)
+    out_ids[:, :c] = ids
+    out_slots[:, :c] = slots
+    out_in_network[:, :c] = in_network
+    mask = np.uint32(capacity - 1)
+    n_seen = seen.shape[1]
+    bits = table_bits(n_seen + c + e)
+    size = 1 << bits
+    table_mask = size - 1
+    shift = np.uint64(64 - bits)
+    table = np.empty(size, np.int64)  # root 0 is never stored, so 0 marks an empty slot
+    for i in range(n):
+        p = persons[i]
+        table[:] = 0
+        for j in range(n_seen):
+            key = np.int64(seen[p, j])
+            if key != 0:
+                table[probe(table, key, shift, table_mask)] = key
+        for j in range(c):
+            if slots[i, j] >= 0:
+                key = np.int64(root[slots[i, j]])
+                if key != 0:
+                    table[probe(table, key, shift, table_mask)] = key
+        for j in range(e):
+            candidate = explore[i, j]
+            if candidate == 0:
+                continue
+            s = np.int64(candidate & mask)
+            if post_id[s] != candidate or root_created[s] <= oldest:
+                continue  # not live
+            if author[s] == p or root_author[s] == p:
+                continue
+            key = np.int64(root[s])
+            if key != 0:
+                h = probe(table, key, shift, table_mask)
+                if table[h] == key:
+                    continue  # seen recently, or offered earlier in the row
+                table[h] = key
+            out_ids[i, c + j] = candidate
+            out_slots[i, c + j] = s
+    return out_ids, out_slots, out_in_network
+
+
+def add_explore(
+    cands: Candidates, explore: U32Array, inboxes: Inboxes, view: PostView, tick: int, lifetime: int
+) -> Candidates:
+    """Append drawn exploration posts to each session's row, after its other sources.
+
+    A drawn post is kept, as in :func:`gather_candidates`, when it is live, neither it nor the
+    cascade it belongs to is the person's own, and its cascade was neither seen recently nor
+    offered earlier in the row (by the other sources or an earlier draw). Kept posts are
+    out-of-network. One compiled pass per row gives exactly what
+    :func:`add_explore_reference` gives.
+
+    Args:
+        cands: the sessions' candidates from :func:`gather_candidates`.
+        explore: drawn ids, ``(n_sessions, n_explore)`` (:func:`draw_explore`).
+        inboxes: the seen memory.
+        view: observable post columns.
+        tick: current tick.
+        lifetime: cascade lifetime in ticks.
+
+    Returns:
+        Candidates ``n_explore`` columns wider, the new columns padded with id 0 and slot -1.
+
+    Raises:
+        IndexError: if a person has no seen memory.
+        ValueError: if ``explore`` does not have one row per session.
+    """
+    if explore.ndim != 2 or explore.shape[0] != cands.persons.size:
+        raise ValueError(
+            f"add_explore: explore has shape {explore.shape}, expected "
+            f"({cands.persons.size}, n_explore)"
+        )
+    ids, slots, in_network = _add_explore(
+        cands.persons,
+        cands.ids,
+        cands.slots,
+        cands.in_network,
+        np.ascontiguousarray(explore, np.uint32),
+        view.capacity,
+        view.id,
+        view.author,
+        view.root,
+        view.root_author,
+        view.root_created,
+        tick - lifetime,
+        inboxes.seen,
+    )
+    return Candidates(persons=cands.persons, ids=ids, slots=slots, in_network=in_network)

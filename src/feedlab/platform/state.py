@@ -17,6 +17,8 @@ from feedlab.platform.candidates import (
     Candidates,
     Inboxes,
     Pools,
+    add_explore,
+    draw_explore,
     empty_inboxes,
     fan_out,
     gather_candidates,
@@ -152,11 +154,17 @@ def source_candidates(
     params: PlatformParams,
     tick: int,
     lifetime: int,
+    explore_rng: np.random.Generator | None = None,
     interest: FloatArray | None = None,
 ) -> Candidates:
     """Candidates for ``persons``: their inboxes, the pools of their two top topics, trending.
 
+    With ``platform.candidates.explore`` > 0, random live originals of the whole society follow
+    (:func:`~feedlab.platform.candidates.add_explore`), drawn from ``explore_rng``.
     ``interest`` is the model's estimated topic profile of ``persons``, when already computed.
+
+    Raises:
+        ValueError: if exploration is on and no ``explore_rng`` is given.
     """
     if interest is None:
         interest = state.model.estimated_interest(persons)
@@ -165,9 +173,17 @@ def source_candidates(
         if interest.shape[1] >= 2
         else np.argsort(-interest, axis=1, kind="stable")[:, :2]
     )
-    return gather_candidates(
+    cands = gather_candidates(
         persons, state.inboxes, state.pools, top_topics, view, params.candidates, tick, lifetime
     )
+    if params.candidates.explore == 0:
+        return cands
+    if explore_rng is None:
+        message = f"platform.candidates.explore = {params.candidates.explore} needs an exploration stream: pass explore_rng (the platform.explore stream of this tick)."
+        raise ValueError(message)
+    live = live_originals(view, tick, lifetime)
+    drawn = draw_explore(view, live, persons.size, params.candidates.explore, explore_rng)
+    return add_explore(cands, drawn, state.inboxes, view, tick, lifetime)
 
 
 def serve(
@@ -179,6 +195,7 @@ def serve(
     rng: np.random.Generator,
     tick: int,
     lifetime: int,
+    explore_rng: np.random.Generator | None = None,
 ) -> Served:
     """Source candidates, predict every action, rank, and return the feeds.
 
@@ -187,10 +204,12 @@ def serve(
     keep the flat features and each shown slot's row in them. For a ranker that never reads
     predictions (:class:`~feedlab.platform.rankers.base.IgnoresPredictions`) only the shown
     slots are predicted, after ranking: the model still learns from them, as ever.
+    ``explore_rng`` draws the exploration candidates when ``platform.candidates.explore`` > 0
+    (the ``platform.explore`` stream of the tick; see :func:`source_candidates`).
     """
     model = state.model
     interest = model.estimated_interest(persons)  # read by sourcing and by every prediction
-    cands = source_candidates(state, view, persons, params, tick, lifetime, interest)
+    cands = source_candidates(state, view, persons, params, tick, lifetime, explore_rng, interest)
     # Padded layouts are one gather each: every empty cell points at an extra all-zero row.
     rows, _, slots, in_network, position = kernels.flat_candidates(cands.slots, cands.in_network)
     m = rows.size

@@ -1,6 +1,7 @@
 """The published findings feedlab reproduces, each judged from the measurements of a suite run.
 
-Every finding runs on the same defaults as any experiment: no parameter is set for a finding.
+Every finding runs on the same defaults as any experiment, except those stated for a regime
+(notifications, consent, Deffuant-type opinion dynamics; see :func:`feedlab.validation.suite.plan`).
 The society is simulated under five feeds (engagement, chronological, random, an oracle that
 knows true utility, and a like-minded recommender that matches true opinions), every feed on the
 same seeds, so differences between feeds are paired (common random numbers).

@@ -56,6 +56,15 @@ FULL = Size(
 DEFFUANT_DRIFT = {"drift": {"repulsion": 0.0}}
 """Opinion dynamics of the Deffuant type: the default model with repulsion switched off."""
 
+DEFFUANT_EXPLORE = {"candidates": {"explore": 64}}
+"""Finding 6's platform: every session is also offered 64 random live posts of the whole society.
+
+Deffuant et al. pair people at random from the whole population; without this the random feed
+only shuffles candidates that mostly come from a homophilous follow graph. Both opinion arms get
+the same pool, so the like-minded feed picks the nearest views of the society and the random feed
+meets it at random (``docs/validation.md``, finding 6).
+"""
+
 CONSENT = {"consent": {"enabled": True, "opt_out_share": 0.5}, "targeting": {"enabled": True}}
 """Half the society opts out of tracking (the platform block's defaults otherwise)."""
 
@@ -78,7 +87,8 @@ def plan(size: Size) -> list[Task]:
     """One task per (feed, seed) on default parameters, then the runs of regime-bound findings.
 
     Those are: engagement ranking with half the society opted out of tracking, growth
-    notifications at two rates, and Deffuant-type opinion dynamics.
+    notifications at two rates, and Deffuant-type opinion dynamics on a platform that also
+    offers random posts of the whole society (:data:`DEFFUANT_EXPLORE`).
     """
     tasks = [
         _task(arm, make(), replicate, size.n_people, size.days, size, BehaviourParams())
@@ -101,11 +111,12 @@ def plan(size: Size) -> list[Task]:
                       size, BehaviourParams(), platform)
             )  # fmt: skip
     deffuant = BehaviourParams.model_validate(DEFFUANT_DRIFT)
+    exploring = PlatformParams.model_validate(DEFFUANT_EXPLORE)
     for replicate in range(size.opinion_seeds):
         for arm, ranker in (("like-minded", TruthRanker("like-minded")), ("random", Random())):
             tasks.append(
                 _task(f"{arm}/deffuant", ranker, replicate, size.opinion_people,
-                      size.opinion_days, size, deffuant)
+                      size.opinion_days, size, deffuant, exploring)
             )  # fmt: skip
     return tasks
 

@@ -241,8 +241,8 @@ def test_validate_refuses_an_out_file_in_a_missing_folder(tmp_path) -> None:  # 
     assert "Traceback" not in result.output
 
 
-def test_deffuant_runs_change_only_repulsion() -> None:
-    """Finding 6's regime: the default society with repulsion off, nothing else changed."""
+def test_deffuant_runs_change_only_repulsion_and_exploration() -> None:
+    """Finding 6's regime: repulsion off and exploration candidates on, nothing else changed."""
     from feedlab.validation.suite import QUICK, plan
 
     deffuant = [t.cell for t in plan(QUICK) if t.cell.arm.endswith("/deffuant")]
@@ -251,8 +251,12 @@ def test_deffuant_runs_change_only_repulsion() -> None:
     expected = default.model_copy(
         update={"drift": default.drift.model_copy(update={"repulsion": 0.0})}
     )
+    platform = PlatformParams()
+    exploring = platform.model_copy(
+        update={"candidates": platform.candidates.model_copy(update={"explore": 64})}
+    )
     for cell in deffuant:
         assert cell.behaviour == expected
-        assert cell.platform == PlatformParams()
+        assert cell.platform == exploring
         assert cell.world == WorldParams(n_people=QUICK.opinion_people)
         assert cell.days == QUICK.opinion_days
