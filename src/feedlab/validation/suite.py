@@ -36,14 +36,15 @@ class Size:
 
 QUICK = Size(
     n_people=3_000, days=10, warmup_days=2, seeds=4,
-    opinion_people=1_000, opinion_days=40, opinion_seeds=4,
+    opinion_people=1_000, opinion_days=40, opinion_seeds=8,
     growth_people=1_000, growth_days=21,
 )  # fmt: skip
 """Small enough for CI (a few minutes on two cores).
 
-The opinion runs are long and few: at the default assimilation rate the like-minded and random
-feeds' opinion landscapes do not separate before about 30 days (``docs/validation.md``, finding
-6), so 4 seeds of 40 days take about the person-days that 8 seeds of 20 did.
+The opinion runs are long: at the default assimilation rate the like-minded and random feeds'
+opinion landscapes do not separate before about 30 days (``docs/validation.md``, finding 6), and
+their bimodality varies from seed to seed as much as it separates, so they run 8 seeds of 40
+days.
 """
 
 FULL = Size(
