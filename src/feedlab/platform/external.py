@@ -68,7 +68,10 @@ class History(_Doc):
     topic_shown: list[float] = Field(description="Impressions by topic (decayed).")
     topic_engaged: list[float] = Field(description="Engagements by topic (decayed).")
     estimated_leaning: float = Field(
-        description="Mean text slant of what the person engaged with, in [-1, 1] (0: no evidence)."
+        description=(
+            "Inferred leaning in [-1, 1] (0: no evidence): the mean text slant of the posts the"
+            " person liked and wrote, pushed away from the mean slant of their feed."
+        )
     )
 
 

@@ -391,12 +391,18 @@ def count_impressions(
     topic_engaged: AnyArray,
     leaning_sum: AnyArray,
     leaning_weight: AnyArray,
+    shown_slant: AnyArray,
     excl_engaged: AnyArray,
     excl_shown: AnyArray,
     minutes: AnyArray,
     night_minutes: AnyArray,
 ) -> None:
-    """Add a tick's impressions to the per-person counters, in place, in one pass."""
+    """Add a tick's impressions to the per-person counters, in place, in one pass.
+
+    A like adds the post's slant to the person's leaning evidence (``leaning_sum``, one
+    observation in ``leaning_weight``); shares and replies do not, since many are hate-shares and
+    angry answers. Every impression adds its slant to ``shown_slant``, what the person was shown.
+    """
     n_actions = y.shape[1]
     for i in range(who.size):
         p = who[i]
@@ -407,9 +413,10 @@ def count_impressions(
         t = topic_a[s]
         topic_shown[p, t] += 1.0
         topic_engaged[p, t] += engaged[i]
-        endorse = max(y[i, 1], y[i, 2])
-        leaning_sum[p] += endorse * slant[s]
-        leaning_weight[p] += endorse
+        like = y[i, 1]
+        leaning_sum[p] += like * slant[s]
+        leaning_weight[p] += like
+        shown_slant[p] += slant[s]
         e = _log1p_f32(np.float32(exclamations[s]))
         excl_engaged[p] += engaged[i] * e
         excl_shown[p] += e
@@ -488,7 +495,7 @@ def learn_seen(
         seen (in order of first touch, each once).
     """
     (impressions, action_counts, topic_shown, topic_engaged, leaning_sum, leaning_weight,
-     excl_engaged, excl_shown, minutes, night_minutes) = counters  # fmt: skip
+     shown_slant, excl_engaged, excl_shown, minutes, night_minutes) = counters  # fmt: skip
     n, k = seen.shape
     n_actions = actions.shape[2]
     n_shared = shared.shape[1]
@@ -523,9 +530,9 @@ def learn_seen(
             t = topic_a[s]
             topic_shown[p, t] += 1.0
             topic_engaged[p, t] += engaged
-            endorse = max(y[1], y[2])
-            leaning_sum[p] += endorse * slant[s]
-            leaning_weight[p] += endorse
+            leaning_sum[p] += y[1] * slant[s]  # likes only, as count_impressions
+            leaning_weight[p] += y[1]
+            shown_slant[p] += slant[s]
             x = _log1p_f32(np.float32(exclamations[s]))
             excl_engaged[p] += engaged * x
             excl_shown[p] += x

@@ -49,13 +49,15 @@ def test_count_impressions_matches_its_reference() -> None:
     kernels.count_impressions(
         who, slots, y, engaged, view.topic_a, view.slant, view.exclamations, minutes, True,
         fast.impressions, fast.action_counts, fast.topic_shown, fast.topic_engaged,
-        fast.leaning_sum, fast.leaning_weight, fast.excl_engaged, fast.excl_shown,
+        fast.leaning_sum, fast.leaning_weight, fast.shown_slant, fast.excl_engaged,
+        fast.excl_shown,
         fast.minutes, fast.night_minutes,
     )  # fmt: skip
     count_reference(slow, view, who, slots, y, minutes, True)
     for name in (
         "impressions", "action_counts", "topic_shown", "topic_engaged", "leaning_sum",
-        "leaning_weight", "excl_engaged", "excl_shown", "minutes", "night_minutes",
+        "leaning_weight", "shown_slant", "excl_engaged", "excl_shown", "minutes",
+        "night_minutes",
     ):  # fmt: skip
         np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-4, atol=1e-3)
     assert fast.impressions.sum() == 4000
