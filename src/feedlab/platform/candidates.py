@@ -71,10 +71,8 @@ class CandidateParams(Params):
     @model_validator(mode="after")
     def _explore_is_out_of_network(self) -> CandidateParams:
         if self.explore > 0 and not self.out_of_network:
-            raise ConfigError(
-                "platform.candidates.explore must be 0 when platform.candidates.out_of_network "
-                f"is false (exploration is an out-of-network source), got {self.explore}."
-            )
+            message = f"platform.candidates.explore must be 0 when platform.candidates.out_of_network is false (exploration is an out-of-network source), got {self.explore}."
+            raise ConfigError(message)
         return self
 
 
@@ -559,10 +557,8 @@ def add_explore(
         ValueError: if ``explore`` does not have one row per session.
     """
     if explore.ndim != 2 or explore.shape[0] != cands.persons.size:
-        raise ValueError(
-            f"add_explore: explore has shape {explore.shape}, expected "
-            f"({cands.persons.size}, n_explore)"
-        )
+        message = f"add_explore: explore has shape {explore.shape}, expected ({cands.persons.size}, n_explore)."
+        raise ValueError(message)
     ids, slots, in_network = _add_explore(
         cands.persons,
         cands.ids,
