@@ -1,5 +1,13 @@
 import numpy as np
 import pytest
+from ring_cases import (
+    CAPACITY,
+    N_TOPICS,
+    assert_same_candidates,
+    duplicate_count,
+    random_view,
+    some_ids,
+)
 
 from feedlab.core.kernels import ring_push_csr_reference
 from feedlab.core.random import PLATFORM_RANK
@@ -67,14 +75,6 @@ def served(sim) -> tuple[Served, PostView, SimState]:
     return out, view, state
 
 
-def _duplicate_count(rows: np.ndarray) -> int:
-    total = 0
-    for row in rows:
-        row = row[row != 0]
-        total += row.size - np.unique(row).size
-    return total
-
-
 def test_candidates_are_padded_consistently(candidates) -> None:
     cands, view, _ = candidates
     params = CandidateParams()
@@ -101,7 +101,7 @@ def test_candidates_are_live_posts(candidates, sim) -> None:
 def test_candidates_have_no_duplicate_cascade_per_row(candidates) -> None:
     cands, view, _ = candidates
     roots = np.where(cands.valid, view.root[np.maximum(cands.slots, 0)], 0)
-    assert _duplicate_count(roots) == 0
+    assert duplicate_count(roots) == 0
 
 
 def test_the_sources_do_overlap_so_deduplication_matters(candidates, sim) -> None:
@@ -110,7 +110,7 @@ def test_the_sources_do_overlap_so_deduplication_matters(candidates, sim) -> Non
     inbox = state.platform.inboxes.inbox[cands.persons]
     live = view.alive(inbox, state.tick, _lifetime(setup, state))
     raw_roots = np.where(live, view.root[view.slots_of(inbox)], 0)
-    assert _duplicate_count(raw_roots) > 0
+    assert duplicate_count(raw_roots) > 0
 
 
 def test_candidates_never_include_the_persons_own_posts(candidates) -> None:
@@ -140,7 +140,7 @@ def test_served_feeds_are_distinct_cascades_not_by_the_viewer(served, sim) -> No
     assert not (shown[:, 1:] & ~shown[:, :-1]).any()
     assert shown.sum(axis=1).mean() > 10
     roots = np.where(shown, view.root[np.maximum(out.slots, 0)], 0)
-    assert _duplicate_count(roots) == 0
+    assert duplicate_count(roots) == 0
     authors = np.where(shown, view.author[np.maximum(out.slots, 0)], -1)
     assert not (authors == out.persons[:, None]).any()
     assert out.predictions.shape == (N_PEOPLE, k, 7)
@@ -226,56 +226,6 @@ def test_skipping_predictions_a_ranker_ignores_serves_the_same_feeds(sim) -> Non
 
 # --- the compiled paths equal their NumPy references -----------------------------------------
 
-CAPACITY = 64
-N_TOPICS = 5
-
-
-def _random_view(rng: np.random.Generator, n_people: int, tick: int, lifetime: int) -> PostView:
-    """A ring with empty slots, dead cascades, reshares and few authors (many own posts)."""
-    slots = np.arange(CAPACITY)
-    post_id = (slots + CAPACITY * rng.integers(0, 4, CAPACITY)).astype(np.uint32)
-    post_id[0] += CAPACITY  # id 0 means "empty"
-    post_id[rng.random(CAPACITY) < 0.15] = 0
-    depth = np.where(rng.random(CAPACITY) < 0.4, rng.integers(1, 3, CAPACITY), 0)
-    # A reshare's cascade starts at another post of the ring, or at one that left it.
-    other = rng.choice(post_id, CAPACITY) + CAPACITY * (rng.random(CAPACITY) < 0.2)
-    root = np.where(depth > 0, other, post_id).astype(np.uint32)
-    created = rng.integers(tick - 2 * lifetime, tick + 1, CAPACITY)
-    root_created = np.where(depth > 0, created - rng.integers(0, 3, CAPACITY), created)
-    author = rng.integers(0, n_people, CAPACITY)
-    root_author = np.where(depth > 0, rng.integers(0, n_people, CAPACITY), author)
-    return PostView(
-        id=post_id,
-        author=author.astype(np.int32),
-        created=created.astype(np.int32),
-        root=root,
-        root_author=root_author.astype(np.int32),
-        root_created=root_created.astype(np.int32),
-        depth=depth.astype(np.int32),
-        topic_a=rng.integers(0, N_TOPICS, CAPACITY).astype(np.int32),
-        topic_b=rng.integers(0, N_TOPICS, CAPACITY).astype(np.int32),
-        topic_weight=rng.random(CAPACITY).astype(np.float32),
-        slant=rng.random(CAPACITY).astype(np.float32),
-        exclamations=np.zeros(CAPACITY, np.int32),
-        capacity=CAPACITY,
-    )
-
-
-def _some_ids(rng: np.random.Generator, view: PostView, shape: tuple[int, ...]) -> np.ndarray:
-    """Ids from the ring (live, dead, repeated), ids whose slot was reused, and zeros."""
-    ids = rng.choice(view.id, shape)
-    stale = rng.random(shape) < 0.1
-    ids[stale] += np.uint32(CAPACITY)
-    ids[rng.random(shape) < 0.1] = 0
-    return ids.astype(np.uint32)
-
-
-def _assert_same_candidates(got: Candidates, expected: Candidates) -> None:
-    for name in ("persons", "ids", "slots", "in_network"):
-        a, b = getattr(got, name), getattr(expected, name)
-        assert a.dtype == b.dtype, name
-        np.testing.assert_array_equal(a, b, err_msg=name)
-
 
 @pytest.mark.parametrize("n_sessions", [0, 1, 40])
 @pytest.mark.parametrize("out_of_network", [True, False])
@@ -289,9 +239,9 @@ def test_gather_candidates_equals_the_numpy_reference(
     )
     tick, lifetime = 50, 12
     for _ in range(20):
-        view = _random_view(rng, n_people, tick, lifetime)
+        view = random_view(rng, n_people, tick, lifetime)
         inboxes = Inboxes(
-            inbox=_some_ids(rng, view, (n_people, params.inbox_size)),
+            inbox=some_ids(rng, view, (n_people, params.inbox_size)),
             inbox_head=np.zeros(n_people, np.int64),
             # Seen cascades: roots in the ring, roots that left it, and empty memory.
             seen=np.where(
@@ -302,14 +252,14 @@ def test_gather_candidates_equals_the_numpy_reference(
             seen_head=np.zeros(n_people, np.int64),
         )
         pools = Pools(
-            by_topic=_some_ids(rng, view, (N_TOPICS, params.topic_pool)),
-            trending=_some_ids(rng, view, (params.trending,)),
+            by_topic=some_ids(rng, view, (N_TOPICS, params.topic_pool)),
+            trending=some_ids(rng, view, (params.trending,)),
         )
         persons = rng.integers(0, n_people, n_sessions)  # repeats allowed
         top_topics = np.argsort(rng.random((n_sessions, N_TOPICS)), axis=1)[:, :2]
         args = (persons, inboxes, pools, top_topics, view, params, tick, lifetime)
         got = gather_candidates(*args)
-        _assert_same_candidates(got, gather_candidates_reference(*args))
+        assert_same_candidates(got, gather_candidates_reference(*args))
     # The draws cover every reason to drop a candidate, and some are kept.
     assert n_sessions == 0 or got.valid.any()
 
@@ -330,12 +280,12 @@ def test_gather_candidates_equals_the_reference_on_a_simulated_platform(sim) -> 
         state.tick,
         _lifetime(setup, state),
     )
-    _assert_same_candidates(gather_candidates(*args), gather_candidates_reference(*args))
+    assert_same_candidates(gather_candidates(*args), gather_candidates_reference(*args))
 
 
 def test_gather_candidates_drops_dead_own_seen_and_repeated_cascades() -> None:
     rng = np.random.default_rng(0)
-    view = _random_view(rng, 4, tick=50, lifetime=12)
+    view = random_view(rng, 4, tick=50, lifetime=12)
     # Slots 1..6 hold posts 1..6 by person 3; 5 reshares 1's cascade, 6 reshares one of person 0.
     view.id[1:7] = np.arange(1, 7)
     view.author[1:7] = 3
@@ -354,13 +304,13 @@ def test_gather_candidates_drops_dead_own_seen_and_repeated_cascades() -> None:
     # 2 + CAPACITY (its slot holds post 2).
     assert got.ids.tolist() == [[1, 2, 0, 0, 0, 0, 0]]
     assert got.slots.tolist() == [[1, 2, -1, -1, -1, -1, -1]]
-    _assert_same_candidates(got, gather_candidates_reference(*args))
+    assert_same_candidates(got, gather_candidates_reference(*args))
 
 
 def test_live_originals_equal_the_numpy_reference(seed: int) -> None:
     rng = np.random.default_rng(seed)
     for tick in (0, 30, 60):
-        view = _random_view(rng, 10, tick=tick, lifetime=12)
+        view = random_view(rng, 10, tick=tick, lifetime=12)
         got = live_originals(view, tick, 12)
         expected = live_originals_reference(view, tick, 12)
         assert got.dtype == expected.dtype
@@ -376,7 +326,7 @@ def test_refresh_pools_equals_the_numpy_reference(seed: int, sizes: tuple[int, i
     params = CandidateParams(topic_pool=topic_pool, trending=trending)
     tick = 40
     for _ in range(20):
-        view = _random_view(rng, 10, tick=tick, lifetime=12)
+        view = random_view(rng, 10, tick=tick, lifetime=12)
         live = live_originals_reference(view, tick, 12)
         # Few distinct counts, so rates and velocities tie often.
         engagement = rng.integers(0, 4, live.size).astype(np.float32)

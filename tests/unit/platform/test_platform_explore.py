@@ -3,6 +3,13 @@
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from ring_cases import (
+    N_TOPICS,
+    assert_same_candidates,
+    duplicate_count,
+    random_view,
+    some_ids,
+)
 
 from feedlab.core.random import PLATFORM_EXPLORE, PLATFORM_RANK
 from feedlab.engine.step import Setup, SimState, step
@@ -24,65 +31,6 @@ from feedlab.platform.state import PlatformParams, serve, source_candidates
 N_PEOPLE = 600
 TICKS = 30
 EXPLORE = 64
-
-# Synthetic rings, as in test_platform_candidates.py.
-CAPACITY = 64
-N_TOPICS = 5
-
-
-def _random_view(rng: np.random.Generator, n_people: int, tick: int, lifetime: int) -> PostView:
-    """A ring with empty slots, dead cascades, reshares and few authors (many own posts)."""
-    slots = np.arange(CAPACITY)
-    post_id = (slots + CAPACITY * rng.integers(0, 4, CAPACITY)).astype(np.uint32)
-    post_id[0] += CAPACITY  # id 0 means "empty"
-    post_id[rng.random(CAPACITY) < 0.15] = 0
-    depth = np.where(rng.random(CAPACITY) < 0.4, rng.integers(1, 3, CAPACITY), 0)
-    # A reshare's cascade starts at another post of the ring, or at one that left it.
-    other = rng.choice(post_id, CAPACITY) + CAPACITY * (rng.random(CAPACITY) < 0.2)
-    root = np.where(depth > 0, other, post_id).astype(np.uint32)
-    created = rng.integers(tick - 2 * lifetime, tick + 1, CAPACITY)
-    root_created = np.where(depth > 0, created - rng.integers(0, 3, CAPACITY), created)
-    author = rng.integers(0, n_people, CAPACITY)
-    root_author = np.where(depth > 0, rng.integers(0, n_people, CAPACITY), author)
-    return PostView(
-        id=post_id,
-        author=author.astype(np.int32),
-        created=created.astype(np.int32),
-        root=root,
-        root_author=root_author.astype(np.int32),
-        root_created=root_created.astype(np.int32),
-        depth=depth.astype(np.int32),
-        topic_a=rng.integers(0, N_TOPICS, CAPACITY).astype(np.int32),
-        topic_b=rng.integers(0, N_TOPICS, CAPACITY).astype(np.int32),
-        topic_weight=rng.random(CAPACITY).astype(np.float32),
-        slant=rng.random(CAPACITY).astype(np.float32),
-        exclamations=np.zeros(CAPACITY, np.int32),
-        capacity=CAPACITY,
-    )
-
-
-def _some_ids(rng: np.random.Generator, view: PostView, shape: tuple[int, ...]) -> np.ndarray:
-    """Ids from the ring (live, dead, repeated), ids whose slot was reused, and zeros."""
-    ids = rng.choice(view.id, shape)
-    stale = rng.random(shape) < 0.1
-    ids[stale] += np.uint32(CAPACITY)
-    ids[rng.random(shape) < 0.1] = 0
-    return ids.astype(np.uint32)
-
-
-def _assert_same_candidates(got: Candidates, expected: Candidates) -> None:
-    for name in ("persons", "ids", "slots", "in_network"):
-        a, b = getattr(got, name), getattr(expected, name)
-        assert a.dtype == b.dtype, name
-        np.testing.assert_array_equal(a, b, err_msg=name)
-
-
-def _duplicate_count(rows: np.ndarray) -> int:
-    total = 0
-    for row in rows:
-        row = row[row != 0]
-        total += row.size - np.unique(row).size
-    return total
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +102,7 @@ def test_explore_zero_is_the_gathered_candidates_and_needs_no_stream(sim) -> Non
         state.tick,
         lifetime,
     )
-    _assert_same_candidates(got, expected)
+    assert_same_candidates(got, expected)
 
 
 def test_explore_offers_only_live_originals_of_others(sim) -> None:
@@ -175,7 +123,7 @@ def test_explore_adds_no_duplicate_cascade_and_nothing_seen(sim) -> None:
     _, state = sim
     cands, view = _source(sim)
     roots = np.where(cands.valid, view.root[np.maximum(cands.slots, 0)], 0)
-    assert _duplicate_count(roots) == 0
+    assert duplicate_count(roots) == 0
     seen = state.platform.inboxes.seen
     assert (seen != 0).any()
     for person in range(N_PEOPLE):
@@ -197,7 +145,7 @@ def test_explore_is_deterministic_in_its_stream(sim) -> None:
     a, _ = _source(sim, stream_seed=1)
     b, _ = _source(sim, stream_seed=1)
     c, _ = _source(sim, stream_seed=2)
-    _assert_same_candidates(a, b)
+    assert_same_candidates(a, b)
     assert not np.array_equal(a.ids, c.ids)
 
 
@@ -222,7 +170,7 @@ def test_serving_with_explore_needs_the_stream(sim) -> None:
 
 def test_draw_explore_draws_nothing_when_nothing_is_live() -> None:
     rng = np.random.default_rng(0)
-    view = _random_view(rng, 5, tick=50, lifetime=12)
+    view = random_view(rng, 5, tick=50, lifetime=12)
     before = rng.bit_generator.state
     drawn = draw_explore(view, np.zeros(0, np.int64), 7, 4, rng)
     assert drawn.shape == (7, 4) and drawn.dtype == np.uint32 and not drawn.any()
@@ -232,7 +180,7 @@ def test_draw_explore_draws_nothing_when_nothing_is_live() -> None:
 
 def test_draw_explore_draws_uniformly_from_the_live_originals(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    view = _random_view(rng, 5, tick=50, lifetime=12)
+    view = random_view(rng, 5, tick=50, lifetime=12)
     live = live_originals(view, 50, 12)
     drawn = draw_explore(view, live, 2000, 8, rng)
     assert np.isin(drawn, view.id[live]).all()
@@ -250,9 +198,9 @@ def test_add_explore_equals_the_numpy_reference(seed: int, n_sessions: int, n_pe
     tick, lifetime = 50, 12
     kept = 0
     for _ in range(20):
-        view = _random_view(rng, n_people, tick, lifetime)
+        view = random_view(rng, n_people, tick, lifetime)
         inboxes = Inboxes(
-            inbox=_some_ids(rng, view, (n_people, params.inbox_size)),
+            inbox=some_ids(rng, view, (n_people, params.inbox_size)),
             inbox_head=np.zeros(n_people, np.int64),
             seen=np.where(
                 rng.random((n_people, params.seen_memory)) < 0.3,
@@ -262,8 +210,8 @@ def test_add_explore_equals_the_numpy_reference(seed: int, n_sessions: int, n_pe
             seen_head=np.zeros(n_people, np.int64),
         )
         pools = Pools(
-            by_topic=_some_ids(rng, view, (N_TOPICS, params.topic_pool)),
-            trending=_some_ids(rng, view, (params.trending,)),
+            by_topic=some_ids(rng, view, (N_TOPICS, params.topic_pool)),
+            trending=some_ids(rng, view, (params.trending,)),
         )
         persons = rng.integers(0, n_people, n_sessions)
         top_topics = np.argsort(rng.random((n_sessions, N_TOPICS)), axis=1)[:, :2]
@@ -271,21 +219,21 @@ def test_add_explore_equals_the_numpy_reference(seed: int, n_sessions: int, n_pe
             persons, inboxes, pools, top_topics, view, params, tick, lifetime
         )
         # Draws that are live, dead, stale, zero, repeated, seen or already offered.
-        drawn = _some_ids(rng, view, (n_sessions, params.explore))
+        drawn = some_ids(rng, view, (n_sessions, params.explore))
         offered = rng.random(drawn.shape) < 0.2
         if cands.ids.size:
             pick = rng.integers(0, cands.ids.shape[1], drawn.shape)
             drawn = np.where(offered, np.take_along_axis(cands.ids, pick, 1), drawn)
         args = (cands, drawn, inboxes, view, tick, lifetime)
         got = add_explore(*args)
-        _assert_same_candidates(got, add_explore_reference(*args))
+        assert_same_candidates(got, add_explore_reference(*args))
         kept += int(got.valid[:, cands.ids.shape[1] :].sum())
     assert n_sessions == 0 or kept > 0
 
 
 def test_add_explore_drops_dead_own_seen_and_offered_cascades() -> None:
     rng = np.random.default_rng(0)
-    view = _random_view(rng, 4, tick=50, lifetime=12)
+    view = random_view(rng, 4, tick=50, lifetime=12)
     view.id[1:7] = np.arange(1, 7)
     view.author[1:7] = [1, 1, 1, 1, 3, 1]
     view.depth[1:7] = 0
@@ -309,7 +257,7 @@ def test_add_explore_drops_dead_own_seen_and_offered_cascades() -> None:
     # Kept: 2 and 6. Dropped: 1 (offered), 3 (dead), 4 (seen), 5 (own), 2 again, 0 (none).
     assert got.ids.tolist() == [[1, 0, 0, 2, 0, 0, 0, 0, 6, 0]]
     assert got.in_network.tolist() == [[True] + [False] * 9]
-    _assert_same_candidates(got, add_explore_reference(cands, drawn, inboxes, view, 50, 12))
+    assert_same_candidates(got, add_explore_reference(cands, drawn, inboxes, view, 50, 12))
     with pytest.raises(ValueError, match="explore has shape"):
         add_explore(cands, drawn[:, 0], inboxes, view, 50, 12)
 
