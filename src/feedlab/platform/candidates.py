@@ -10,15 +10,16 @@ each), every session gets candidates from three sources, vectorized over all ope
 * **trending**: the posts with the highest engagement velocity (Hacker-News-style gravity).
 
 A fourth source is off by default: **exploration**, live originals drawn uniformly at random from
-the whole society for each session (the exploration slots of production recommenders), appended
-after the other sources by :func:`add_explore`.
+the whole society for each session (the exploration slots of production recommenders) by
+:func:`draw_explore`, laid at the end of each row by :func:`gather_candidates`, which keeps them
+by the same rules as every other candidate.
 
 Candidates are de-duplicated by cascade, against what the person has recently seen, and the
 person's own posts are dropped. Fixed-width arrays pad with id 0 / slot -1.
 
 Each per-tick step has a compiled path and keeps its NumPy definition as ``*_reference``
 (:func:`gather_candidates_reference`, :func:`refresh_pools_reference`,
-:func:`live_originals_reference`, :func:`add_explore_reference`); ``tests/unit/platform/test_platform_candidates.py`` checks
+:func:`live_originals_reference`); ``tests/unit/platform/test_platform_candidates.py`` checks
 they agree exactly, as for the kernels of :mod:`feedlab.core.kernels`. Sourcing runs for every
 open session every tick (about 2,400 sessions of 50 candidates at 10^4 people); the references'
 whole-batch temporaries and their two full sorts of the live posts, of which only a few dozen
@@ -248,6 +249,7 @@ def gather_candidates_reference(
     params: CandidateParams,
     tick: int,
     lifetime: int,
+    explore: U32Array | None = None,
 ) -> Candidates:
     """NumPy reference of :func:`gather_candidates`: whole-batch gathers and masks.
 
@@ -260,12 +262,15 @@ def gather_candidates_reference(
         params: source sizes.
         tick: current tick.
         lifetime: cascade lifetime in ticks.
+        explore: exploration draws per session, ``(n_sessions, n_explore)``, or None.
     """
     n = persons.size
     parts = [inboxes.inbox[persons]]
     if params.out_of_network:
         parts.append(pools.by_topic[top_topics].reshape(n, 2 * pools.by_topic.shape[1]))
         parts.append(np.broadcast_to(pools.trending, (n, pools.trending.size)))
+    if explore is not None:
+        parts.append(explore)
     ids = np.concatenate(parts, axis=1)
     in_network = np.zeros(ids.shape, bool)
     in_network[:, : params.inbox_size] = True
@@ -293,6 +298,7 @@ def _gather(
     by_topic: AnyArray,
     top_topics: AnyArray,
     trending: AnyArray,
+    explore: AnyArray,
     out_of_network: bool,
     n_in_network: int,
     capacity: int,
@@ -304,11 +310,12 @@ def _gather(
     oldest: int,
     seen: AnyArray,
 ) -> tuple[AnyArray, IntArray, BoolArray]:
-    """Per session: lay out the row's sources, then keep each live, foreign, unseen cascade."""
+    """Per session: lay out the row's sources (draws last), keep each live, foreign, unseen one."""
     n = persons.size
     n_people, width = inbox.shape
     n_topics, pool = by_topic.shape
-    c = width + 2 * pool + trending.size if out_of_network else width
+    sourced = width + 2 * pool + trending.size if out_of_network else width
+    c = sourced + explore.shape[1]
     for i in range(n):  # compiled code does not check bounds; NumPy would raise
         if persons[i] < 0 or persons[i] >= n_people or persons[i] >= seen.shape[0]:
             raise IndexError("gather_candidates: a person is outside the inboxes")
@@ -333,7 +340,8 @@ def _gather(
         if out_of_network:
             row[width : width + pool] = by_topic[top_topics[i, 0]]
             row[width + pool : width + 2 * pool] = by_topic[top_topics[i, 1]]
-            row[width + 2 * pool :] = trending
+            row[width + 2 * pool : sourced] = trending
+        row[sourced:] = explore[i]
         table[:] = 0
         for j in range(n_seen):
             key = np.int64(seen[p, j])
@@ -369,10 +377,13 @@ def gather_candidates(
     params: CandidateParams,
     tick: int,
     lifetime: int,
+    explore: U32Array | None = None,
 ) -> Candidates:
     """Candidates for every open session at once.
 
-    A session's row is its inbox, then the pools of its two top topics, then trending. A
+    A session's row is its inbox, then the pools of its two top topics, then trending, then the
+    session's exploration draws (``explore``, ``(n_sessions, n_explore)`` from
+    :func:`draw_explore`), if any. A
     candidate is kept when it names a live post, neither the post nor the cascade it reshares is
     the person's own, and its cascade was neither seen recently nor offered earlier in the row.
     One compiled pass per row gives exactly what :func:`gather_candidates_reference` gives.
@@ -386,16 +397,24 @@ def gather_candidates(
         params: source sizes.
         tick: current tick.
         lifetime: cascade lifetime in ticks.
+        explore: exploration draws per session, ``(n_sessions, n_explore)``, or None.
 
     Raises:
         IndexError: if a person has no inbox or a top topic has no pool.
+        ValueError: if ``explore`` does not have one row per session.
     """
+    if explore is None:
+        explore = np.zeros((persons.size, 0), np.uint32)
+    elif explore.ndim != 2 or explore.shape[0] != persons.size:
+        message = f"gather_candidates: explore has shape {explore.shape}, expected ({persons.size}, n_explore)."
+        raise ValueError(message)
     ids, slots, in_network = _gather(
         persons,
         inboxes.inbox,
         pools.by_topic,
         top_topics,
         pools.trending,
+        np.ascontiguousarray(explore, np.uint32),
         params.out_of_network,
         params.inbox_size,
         view.capacity,
@@ -431,147 +450,3 @@ def draw_explore(
     if live.size == 0 or size == 0:
         return np.zeros((n_sessions, size), np.uint32)
     return view.id[live[rng.integers(0, live.size, (n_sessions, size))]].astype(np.uint32)
-
-
-def add_explore_reference(
-    cands: Candidates, explore: U32Array, inboxes: Inboxes, view: PostView, tick: int, lifetime: int
-) -> Candidates:
-    """NumPy reference of :func:`add_explore`: whole-batch gathers and masks.
-
-    Args:
-        cands: the sessions' candidates from :func:`gather_candidates`.
-        explore: drawn ids, ``(n_sessions, n_explore)`` (:func:`draw_explore`).
-        inboxes: the seen memory.
-        view: observable post columns.
-        tick: current tick.
-        lifetime: cascade lifetime in ticks.
-    """
-    persons = cands.persons
-    ok = view.alive(explore, tick, lifetime)
-    slots = view.slots_of(explore)
-    ok &= (view.author[slots] != persons[:, None]) & (view.root_author[slots] != persons[:, None])
-    roots = np.where(ok, view.root[slots], 0)
-    # What the row already offers and what was seen are never offered again.
-    offered = np.where(cands.valid, view.root[np.maximum(cands.slots, 0)], 0)
-    met = np.concatenate([inboxes.seen[persons], offered.astype(inboxes.seen.dtype)], axis=1)
-    ok &= ~repeated_keys(met, roots)
-    return Candidates(
-        persons=persons,
-        ids=np.concatenate([cands.ids, np.where(ok, explore, 0).astype(np.uint32)], axis=1),
-        slots=np.concatenate([cands.slots, np.where(ok, slots, -1)], axis=1),
-        in_network=np.concatenate([cands.in_network, np.zeros(ok.shape, bool)], axis=1),
-    )
-
-
-@numba.njit(cache=True)
-def _add_explore(
-    persons: AnyArray,
-    ids: AnyArray,
-    slots: AnyArray,
-    in_network: AnyArray,
-    explore: AnyArray,
-    capacity: int,
-    post_id: AnyArray,
-    author: AnyArray,
-    root: AnyArray,
-    root_author: AnyArray,
-    root_created: AnyArray,
-    oldest: int,
-    seen: AnyArray,
-) -> tuple[AnyArray, IntArray, BoolArray]:
-    """Per session: remember the row's cascades and the seen ones, then keep new live draws."""
-    n, c = ids.shape
-    e = explore.shape[1]
-    for i in range(n):  # compiled code does not check bounds; NumPy would raise
-        if persons[i] < 0 or persons[i] >= seen.shape[0]:
-            raise IndexError("add_explore: a person is outside the seen memory")
-    out_ids = np.zeros((n, c + e), np.uint32)
-    out_slots = np.full((n, c + e), -1, np.int64)
-    out_in_network = np.zeros((n, c + e), np.bool_)
-    out_ids[:, :c] = ids
-    out_slots[:, :c] = slots
-    out_in_network[:, :c] = in_network
-    mask = np.uint32(capacity - 1)
-    n_seen = seen.shape[1]
-    bits = table_bits(n_seen + c + e)
-    size = 1 << bits
-    table_mask = size - 1
-    shift = np.uint64(64 - bits)
-    table = np.empty(size, np.int64)  # root 0 is never stored, so 0 marks an empty slot
-    for i in range(n):
-        p = persons[i]
-        table[:] = 0
-        for j in range(n_seen):
-            key = np.int64(seen[p, j])
-            if key != 0:
-                table[probe(table, key, shift, table_mask)] = key
-        for j in range(c):
-            if slots[i, j] >= 0:
-                key = np.int64(root[slots[i, j]])
-                if key != 0:
-                    table[probe(table, key, shift, table_mask)] = key
-        for j in range(e):
-            candidate = explore[i, j]
-            if candidate == 0:
-                continue
-            s = np.int64(candidate & mask)
-            if post_id[s] != candidate or root_created[s] <= oldest:
-                continue  # not live
-            if author[s] == p or root_author[s] == p:
-                continue
-            key = np.int64(root[s])
-            if key != 0:
-                h = probe(table, key, shift, table_mask)
-                if table[h] == key:
-                    continue  # seen recently, or offered earlier in the row
-                table[h] = key
-            out_ids[i, c + j] = candidate
-            out_slots[i, c + j] = s
-    return out_ids, out_slots, out_in_network
-
-
-def add_explore(
-    cands: Candidates, explore: U32Array, inboxes: Inboxes, view: PostView, tick: int, lifetime: int
-) -> Candidates:
-    """Append drawn exploration posts to each session's row, after its other sources.
-
-    A drawn post is kept, as in :func:`gather_candidates`, when it is live, neither it nor the
-    cascade it belongs to is the person's own, and its cascade was neither seen recently nor
-    offered earlier in the row (by the other sources or an earlier draw). Kept posts are
-    out-of-network. One compiled pass per row gives exactly what
-    :func:`add_explore_reference` gives.
-
-    Args:
-        cands: the sessions' candidates from :func:`gather_candidates`.
-        explore: drawn ids, ``(n_sessions, n_explore)`` (:func:`draw_explore`).
-        inboxes: the seen memory.
-        view: observable post columns.
-        tick: current tick.
-        lifetime: cascade lifetime in ticks.
-
-    Returns:
-        Candidates ``n_explore`` columns wider, the new columns padded with id 0 and slot -1.
-
-    Raises:
-        IndexError: if a person has no seen memory.
-        ValueError: if ``explore`` does not have one row per session.
-    """
-    if explore.ndim != 2 or explore.shape[0] != cands.persons.size:
-        message = f"add_explore: explore has shape {explore.shape}, expected ({cands.persons.size}, n_explore)."
-        raise ValueError(message)
-    ids, slots, in_network = _add_explore(
-        cands.persons,
-        cands.ids,
-        cands.slots,
-        cands.in_network,
-        np.ascontiguousarray(explore, np.uint32),
-        view.capacity,
-        view.id,
-        view.author,
-        view.root,
-        view.root_author,
-        view.root_created,
-        tick - lifetime,
-        inboxes.seen,
-    )
-    return Candidates(persons=cands.persons, ids=ids, slots=slots, in_network=in_network)

@@ -17,7 +17,6 @@ from feedlab.platform.candidates import (
     Candidates,
     Inboxes,
     Pools,
-    add_explore,
     draw_explore,
     empty_inboxes,
     fan_out,
@@ -160,7 +159,8 @@ def source_candidates(
     """Candidates for ``persons``: their inboxes, the pools of their two top topics, trending.
 
     With ``platform.candidates.explore`` > 0, random live originals of the whole society follow
-    (:func:`~feedlab.platform.candidates.add_explore`), drawn from ``explore_rng``.
+    (:func:`~feedlab.platform.candidates.draw_explore`), drawn from ``explore_rng``, at the
+    end of each row.
     ``interest`` is the model's estimated topic profile of ``persons``, when already computed.
 
     Raises:
@@ -173,17 +173,17 @@ def source_candidates(
         if interest.shape[1] >= 2
         else np.argsort(-interest, axis=1, kind="stable")[:, :2]
     )
-    cands = gather_candidates(
-        persons, state.inboxes, state.pools, top_topics, view, params.candidates, tick, lifetime
-    )
-    if params.candidates.explore == 0:
-        return cands
-    if explore_rng is None:
-        message = f"platform.candidates.explore = {params.candidates.explore} needs an exploration stream: pass explore_rng (the platform.explore stream of this tick)."
-        raise ValueError(message)
-    live = live_originals(view, tick, lifetime)
-    drawn = draw_explore(view, live, persons.size, params.candidates.explore, explore_rng)
-    return add_explore(cands, drawn, state.inboxes, view, tick, lifetime)
+    drawn = None
+    if params.candidates.explore > 0:
+        if explore_rng is None:
+            message = f"platform.candidates.explore = {params.candidates.explore} needs an exploration stream: pass explore_rng (the platform.explore stream of this tick)."
+            raise ValueError(message)
+        live = live_originals(view, tick, lifetime)
+        drawn = draw_explore(view, live, persons.size, params.candidates.explore, explore_rng)
+    return gather_candidates(
+        persons, state.inboxes, state.pools, top_topics, view, params.candidates, tick, lifetime,
+        drawn,
+    )  # fmt: skip
 
 
 def serve(

@@ -18,8 +18,6 @@ from feedlab.platform.candidates import (
     Candidates,
     Inboxes,
     Pools,
-    add_explore,
-    add_explore_reference,
     draw_explore,
     gather_candidates,
     gather_candidates_reference,
@@ -192,7 +190,9 @@ def test_draw_explore_draws_uniformly_from_the_live_originals(seed: int) -> None
 
 @pytest.mark.parametrize("n_sessions", [0, 1, 40])
 @pytest.mark.parametrize("n_people", [3, 30])
-def test_add_explore_equals_the_numpy_reference(seed: int, n_sessions: int, n_people: int) -> None:
+def test_gathering_with_draws_equals_the_numpy_reference(
+    seed: int, n_sessions: int, n_people: int
+) -> None:
     rng = np.random.default_rng(seed)
     params = CandidateParams(inbox_size=8, seen_memory=6, topic_pool=3, trending=2, explore=5)
     tick, lifetime = 50, 12
@@ -224,14 +224,24 @@ def test_add_explore_equals_the_numpy_reference(seed: int, n_sessions: int, n_pe
         if cands.ids.size:
             pick = rng.integers(0, cands.ids.shape[1], drawn.shape)
             drawn = np.where(offered, np.take_along_axis(cands.ids, pick, 1), drawn)
-        args = (cands, drawn, inboxes, view, tick, lifetime)
-        got = add_explore(*args)
-        assert_same_candidates(got, add_explore_reference(*args))
+        args = (persons, inboxes, pools, top_topics, view, params, tick, lifetime, drawn)
+        got = gather_candidates(*args)
+        assert_same_candidates(got, gather_candidates_reference(*args))
+        # The other sources' columns are those of a row without draws.
+        assert_same_candidates(
+            Candidates(
+                persons=got.persons,
+                ids=got.ids[:, : cands.ids.shape[1]],
+                slots=got.slots[:, : cands.ids.shape[1]],
+                in_network=got.in_network[:, : cands.ids.shape[1]],
+            ),
+            cands,
+        )
         kept += int(got.valid[:, cands.ids.shape[1] :].sum())
     assert n_sessions == 0 or kept > 0
 
 
-def test_add_explore_drops_dead_own_seen_and_offered_cascades() -> None:
+def test_draws_drop_dead_own_seen_and_offered_cascades() -> None:
     rng = np.random.default_rng(0)
     view = random_view(rng, 4, tick=50, lifetime=12)
     view.id[1:7] = np.arange(1, 7)
@@ -241,25 +251,23 @@ def test_add_explore_drops_dead_own_seen_and_offered_cascades() -> None:
     view.root_author[1:7] = view.author[1:7]
     view.root_created[1:7] = [45, 45, 30, 45, 45, 45]  # post 3's cascade has died
     inboxes = Inboxes(
-        inbox=np.zeros((4, 1), np.uint32),
+        inbox=np.array([[0, 0], [0, 0], [0, 0], [1, 0]], np.uint32),
         inbox_head=np.zeros(4, np.int64),
         seen=np.array([[0], [0], [0], [4]], np.uint32),
         seen_head=np.zeros(4, np.int64),
     )
-    cands = Candidates(
-        persons=np.array([3]),
-        ids=np.array([[1, 0]], np.uint32),
-        slots=np.array([[1, -1]]),
-        in_network=np.array([[True, False]]),
-    )
+    params = CandidateParams(inbox_size=2, seen_memory=1, topic_pool=0, trending=0, explore=8)
+    pools = Pools(by_topic=np.zeros((N_TOPICS, 0), np.uint32), trending=np.zeros(0, np.uint32))
+    persons, top_topics = np.array([3]), np.zeros((1, 2), np.int64)
     drawn = np.array([[1, 2, 3, 4, 5, 2, 6, 0]], np.uint32)
-    got = add_explore(cands, drawn, inboxes, view, 50, 12)
+    args = (persons, inboxes, pools, top_topics, view, params, 50, 12)
+    got = gather_candidates(*args, drawn)
     # Kept: 2 and 6. Dropped: 1 (offered), 3 (dead), 4 (seen), 5 (own), 2 again, 0 (none).
     assert got.ids.tolist() == [[1, 0, 0, 2, 0, 0, 0, 0, 6, 0]]
     assert got.in_network.tolist() == [[True] + [False] * 9]
-    assert_same_candidates(got, add_explore_reference(cands, drawn, inboxes, view, 50, 12))
+    assert_same_candidates(got, gather_candidates_reference(*args, drawn))
     with pytest.raises(ValueError, match="explore has shape"):
-        add_explore(cands, drawn[:, 0], inboxes, view, 50, 12)
+        gather_candidates(*args, drawn[:, 0])
 
 
 @pytest.mark.parametrize("value", [-1, 1025, 2.5, "many"])
