@@ -20,7 +20,7 @@ import numpy as np
 from feedlab.behaviour.choice import interest_match
 from feedlab.behaviour.survey import SurveyParams, worth_probability
 from feedlab.core.arrays import IntArray
-from feedlab.platform.rankers.base import RankContext, Ranker, masked, top_k
+from feedlab.platform.rankers.base import IgnoresPredictions, RankContext, Ranker, masked, top_k
 from feedlab.world.world import World
 
 ATTENTION_EXPONENT = -0.8
@@ -44,8 +44,8 @@ class WorldView:
 
 
 @dataclass
-class TruthRanker:
-    """Ranks by ground truth.
+class TruthRanker(IgnoresPredictions):
+    """Ranks by ground truth (it never reads the platform's predictions).
 
     ``oracle``: by true interest match, the person's true utility in this model (Chaney's ideal
     recommender). ``like-minded``: by closeness of the post's true leaning to the person's

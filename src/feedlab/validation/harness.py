@@ -84,7 +84,10 @@ def simulate(task: Task) -> Outcome:
 def run_tasks(
     tasks: Sequence[Task], workers: int, on_done: Callable[[Outcome], None] | None = None
 ) -> list[Outcome]:
-    """Simulate every task (in ``workers`` processes if more than 1), in task order."""
+    """Simulate every task (in ``workers`` processes if more than 1); outcomes in task order.
+
+    Workers take the largest cells (people x days) first, so the last to finish is a small one.
+    """
     if workers <= 1:
         outcomes = []
         for task in tasks:
@@ -94,12 +97,17 @@ def run_tasks(
         return outcomes
     results: dict[int, Outcome] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(simulate, task): i for i, task in enumerate(tasks)}
+        order = sorted(range(len(tasks)), key=lambda i: -_person_days(tasks[i].cell))
+        futures = {pool.submit(simulate, tasks[i]): i for i in order}
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             if on_done is not None:
                 on_done(results[futures[future]])
     return [results[i] for i in range(len(tasks))]
+
+
+def _person_days(cell: Cell) -> int:
+    return cell.world.n_people * (cell.days + cell.warmup_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +194,16 @@ class Collected:
         seeds = self.by_arm[arm]
         return np.array([seeds[s][key] for s in sorted(seeds)], np.float64)
 
-    def paired(self, arm: str, baseline: str, key: str) -> np.ndarray:
-        """``key`` under ``arm`` minus under ``baseline``, seed by seed (common random numbers)."""
+    def pair(self, arm: str, baseline: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """``key`` under ``arm`` and under ``baseline`` on the seeds both ran, in seed order."""
         a, b = self.by_arm[arm], self.by_arm[baseline]
         seeds = sorted(set(a) & set(b))
-        return np.array([a[s][key] - b[s][key] for s in seeds], np.float64)
+        return (
+            np.array([a[s][key] for s in seeds], np.float64),
+            np.array([b[s][key] for s in seeds], np.float64),
+        )
+
+    def paired(self, arm: str, baseline: str, key: str) -> np.ndarray:
+        """``key`` under ``arm`` minus under ``baseline``, seed by seed (common random numbers)."""
+        a, b = self.pair(arm, baseline, key)
+        return a - b

@@ -148,6 +148,7 @@ def top_share(values: np.ndarray, fraction: float = 0.1) -> float:
 class SocietyProbe:
     """Everything validation measures in one cell (see the module docstring)."""
 
+    tails: bool = True  # the heavy-tail fits (a few seconds per cell; finding 7 reads engagement's)
     view: WorldView = field(default_factory=WorldView)
     watched: Watched | None = None
     cascades: CascadeLog = field(default_factory=CascadeLog)
@@ -188,7 +189,8 @@ class SocietyProbe:
         out: dict[str, float] = {}
         out.update(self._cascade_measures(state))
         out.update(self._feed_measures())
-        out.update(self._tail_measures(state))
+        if self.tails:
+            out.update(self._tail_measures(state))
         out.update(self._learning_measures(state))
         world = state.world
         out["opinion_clusters"] = float(opinion_clusters(world.people.leaning))
@@ -237,8 +239,9 @@ class SocietyProbe:
                 gaps.append(depth[f].mean() - depth[t].mean())
                 weights.append(f.sum())
         out["depth_gap_matched"] = float(np.average(gaps, weights=weights)) if gaps else math.nan
-        ratio, p, alpha = tail_test(size)
-        out.update(cascade_tail_ratio=ratio, cascade_tail_p=p, cascade_alpha=alpha)
+        if self.tails:
+            ratio, p, alpha = tail_test(size)
+            out.update(cascade_tail_ratio=ratio, cascade_tail_p=p, cascade_alpha=alpha)
         return out
 
     def _feed_measures(self) -> dict[str, float]:
@@ -311,3 +314,8 @@ class SocietyProbe:
 def society_probe() -> SocietyProbe:
     """A fresh :class:`SocietyProbe` (the picklable factory tasks carry)."""
     return SocietyProbe()
+
+
+def tailless_probe() -> SocietyProbe:
+    """A fresh :class:`SocietyProbe` that skips the heavy-tail fits."""
+    return SocietyProbe(tails=False)

@@ -10,7 +10,7 @@ import pytest
 
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.engine.run import Cell
-from feedlab.platform.rankers.base import check_ranker
+from feedlab.platform.rankers.base import check_ranker, reads_predictions
 from feedlab.platform.rankers.builtin import Engagement
 from feedlab.platform.state import PlatformParams
 from feedlab.validation import findings
@@ -22,6 +22,7 @@ from feedlab.validation.probes import (
     reach_ticks,
     society_probe,
     tail_test,
+    tailless_probe,
     top_share,
 )
 from feedlab.world.world import WorldParams
@@ -179,6 +180,23 @@ def test_truth_rankers_conform(tiny_cell: Cell, make_context) -> None:  # type: 
         ranker = TruthRanker(mode)  # type: ignore[arg-type]
         ranker.view.world = state.world
         check_ranker(ranker, context)
+        # it never reads predictions, so serving predicts only what it shows
+        assert not reads_predictions(ranker)
+        scrambled = replace(context, predictions=rng.random(context.predictions.shape))
+        zeros = replace(context, predictions=np.zeros(context.predictions.shape))
+        np.testing.assert_array_equal(
+            ranker.rank(scrambled, 4, np.random.default_rng(0)),
+            ranker.rank(zeros, 4, np.random.default_rng(0)),
+        )
+
+
+def test_a_tailless_probe_skips_only_the_tail_fits(tiny_cell: Cell) -> None:
+    full = simulate(Task("society", tiny_cell, society_probe)).values
+    tailless = simulate(Task("society", tiny_cell, tailless_probe)).values
+    missing = set(full) - set(tailless)
+    assert missing and all("tail" in k or "alpha" in k or "top10" in k for k in missing)
+    assert not set(tailless) - set(full)
+    np.testing.assert_array_equal([full[k] for k in tailless], list(tailless.values()))
 
 
 def test_oracle_serves_more_true_utility_than_random(tiny_cell: Cell) -> None:
@@ -226,6 +244,49 @@ def test_plan_covers_every_arm_a_judge_reads() -> None:
     assert {"engagement", "chronological", "random", "oracle", "like-minded"} <= arms
     assert {"engagement/consent", "quiet", "push-12"} <= arms
     assert {"like-minded/deffuant", "random/deffuant"} <= arms
+
+
+def test_plan_runs_extra_engagement_seeds_that_pairs_leave_out() -> None:
+    from feedlab.validation.suite import QUICK, plan
+
+    seeds: dict[str, set[int]] = {}
+    for task in plan(QUICK):
+        seeds.setdefault(task.cell.arm, set()).add(task.cell.seed)
+    assert len(seeds["engagement"]) == QUICK.engagement_seeds > QUICK.seeds
+    assert len(seeds["chronological"]) == QUICK.seeds
+    assert seeds["chronological"] < seeds["engagement"]
+    eng = {"x": [1.0] * QUICK.engagement_seeds}
+    chron = {"x": [0.0] * QUICK.seeds}
+    c = _collected({"engagement": eng, "chronological": chron})
+    assert c.paired("engagement", "chronological", "x").size == QUICK.seeds
+
+
+def test_model_learns_judge_reads_error_against_data() -> None:
+    engagement = {
+        "leaning_error_data_rho": [-0.10, -0.14, -0.12, -0.15],
+        "leaning_mae_least_data": [0.21, 0.21, 0.20, 0.19],
+        "leaning_mae_most_data": [0.18, 0.15, 0.15, 0.14],
+        "leaning_r_most_data": [0.80, 0.81, 0.79, 0.80],  # a lower r is not judged
+        "leaning_r_least_data": [0.85, 0.84, 0.86, 0.85],
+        "first:model_auc": [0.70] * 4,
+        "final:model_auc": [0.76, 0.77, 0.75, 0.76],
+    }
+    consent = {
+        "final:criteria_per_person_opt_out": [1.0, 1.1, 0.9, 1.0],
+        "final:criteria_per_person_opt_in": [5.0, 5.1, 4.9, 5.0],
+        "final:leaning_inference_mae_opt_out": [0.3] * 4,
+        "final:leaning_inference_mae_opt_in": [0.2] * 4,
+    }
+    checks = findings.model_learns(
+        _collected({"engagement": engagement, "engagement/consent": consent})
+    )
+    assert [c.passed for c in checks] == [True, True, True]
+    assert "r most - least" in checks[1].measured
+    engagement["leaning_error_data_rho"] = [0.10, 0.14, 0.12, 0.15]  # error grows with data
+    checks = findings.model_learns(
+        _collected({"engagement": engagement, "engagement/consent": consent})
+    )
+    assert [c.passed for c in checks] == [True, False, True]
 
 
 def test_validate_refuses_an_out_file_in_a_missing_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
