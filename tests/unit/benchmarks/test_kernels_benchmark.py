@@ -21,4 +21,8 @@ def test_the_kernel_benchmark_writes_rates_beside_the_machine_limits(tmp_path) -
     assert table["machine"]["matmul_gflops"] > 0
     assert table["scoring"]["candidates"] > 0
     assert 0 < table["scoring"]["share_of_matmul"] < 1
+    reference = table["scoring_reference"]
+    assert reference["candidates"] == table["scoring"]["candidates"]
+    assert reference["candidates_per_second"] > 0
+    assert "scoring, compiled (serving)" in done.stdout
     assert table["top_k"]["kernel_rows_per_second"] > 0
