@@ -6,12 +6,17 @@ tick, and saves everything as JSON.
 
     python benchmarks/scale.py                      # 10k, 100k, 1M people x 30 days
     python benchmarks/scale.py --sizes 10000,100000 --days 5
+    python benchmarks/scale.py --sizes 100000 --days 2 --threads 1,2   # one thread against two
+
+The cell runs alone, so its compiled kernels get every core as threads (``--threads``), as
+``feedlab run`` gives a run of one cell.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -21,8 +26,9 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
-def measure(n_people: int, days: int, ranker: str) -> dict[str, object]:
+def measure(n_people: int, days: int, ranker: str, threads: int) -> dict[str, object]:
     """Run one cell in this process and return timings (called in a child process)."""
+    from feedlab.core.kernels import set_kernel_threads
     from feedlab.engine.run import setup_for
     from feedlab.engine.step import start, step
     from feedlab.experiments.config import load_config
@@ -32,6 +38,7 @@ def measure(n_people: int, days: int, ranker: str) -> dict[str, object]:
         "social-dilemma", [f"world.n_people={n_people}", f"days={days}", "seeds=1"]
     )
     setup = setup_for(next(cell for cell in plan(config) if cell.arm == ranker))
+    threads = set_kernel_threads(threads)  # as `feedlab run` gives a cell that runs alone
     t0 = time.perf_counter()
     state = start(setup)
     init_seconds = time.perf_counter() - t0
@@ -45,6 +52,7 @@ def measure(n_people: int, days: int, ranker: str) -> dict[str, object]:
         "n_people": n_people,
         "days": days,
         "ranker": ranker,
+        "threads": threads,
         "init_seconds": init_seconds,
         "run_seconds": run_seconds,
         "person_days_per_second": n_people * days / run_seconds,
@@ -61,13 +69,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--ranker", default="engagement", choices=["engagement", "chronological"])
+    parser.add_argument(
+        "--threads",
+        default=str(len(os.sched_getaffinity(0))),
+        help="kernel threads per size, or several to compare, e.g. 1,2 (default: every core)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.days, args.ranker)))
+        print(json.dumps(measure(args.child, args.days, args.ranker, int(args.threads))))
         return
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    runs = [(int(s), int(t)) for s in args.sizes.split(",") for t in args.threads.split(",")]
+    for size, threads in runs:
         out = subprocess.run(
             [
                 sys.executable,
@@ -78,6 +92,8 @@ def main() -> None:
                 str(args.days),
                 "--ranker",
                 args.ranker,
+                "--threads",
+                str(threads),
             ],
             check=True,
             capture_output=True,
@@ -86,27 +102,28 @@ def main() -> None:
         row = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(row)
         print(
-            f"{row['n_people']:>10,} people x {row['days']} days: {row['run_seconds']:8.1f} s "
+            f"{row['n_people']:>10,} people x {row['days']} days, {row['threads']} threads: "
+            f"{row['run_seconds']:8.1f} s "
             f"({row['person_days_per_second']:,.0f} person-days/s), peak {row['peak_mib']:,.0f} MiB",
             flush=True,
         )
     base = rows[0]["run_seconds"] / (rows[0]["n_people"] * rows[0]["days"])
     print()
     print(
-        f"{'people':>10} {'days':>5} {'wall s':>9} {'person-days/s':>14} {'peak MiB':>9} {'cost vs first':>13}"
+        f"{'people':>10} {'days':>5} {'threads':>7} {'wall s':>9} {'person-days/s':>14} {'peak MiB':>9} {'cost vs first':>13}"
     )
     for row in rows:
         cost = row["run_seconds"] / (row["n_people"] * row["days"]) / base
         print(
-            f"{row['n_people']:>10,} {row['days']:>5} {row['run_seconds']:>9.1f} "
+            f"{row['n_people']:>10,} {row['days']:>5} {row['threads']:>7} {row['run_seconds']:>9.1f} "
             f"{row['person_days_per_second']:>14,.0f} {row['peak_mib']:>9,.0f} {cost:>12.2f}x"
         )
     print("\ntime per tick by stage (ms):")
     stages = list(rows[0]["stage_ms_per_tick"])
-    print(f"{'people':>10} " + " ".join(f"{s:>10}" for s in stages))
+    print(f"{'people':>10} {'threads':>7} " + " ".join(f"{s:>10}" for s in stages))
     for row in rows:
         print(
-            f"{row['n_people']:>10,} "
+            f"{row['n_people']:>10,} {row['threads']:>7} "
             + " ".join(f"{row['stage_ms_per_tick'][s]:>10.1f}" for s in stages)
         )
     RESULTS.mkdir(exist_ok=True)

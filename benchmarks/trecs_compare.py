@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -51,7 +52,12 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 
 def measure_feedlab(n_people: int, steps: int) -> dict[str, Any]:
-    """Run the scenario's content-filtering arm in this process (called in a child process)."""
+    """Run the scenario's content-filtering arm in this process (called in a child process).
+
+    The cell runs alone, so its kernels get every core as threads, as ``feedlab run`` gives a
+    run of one cell (T-RECS runs unrestricted too: its BLAS uses every core).
+    """
+    from feedlab.core.kernels import set_kernel_threads
     from feedlab.engine.run import setup_for
     from feedlab.engine.step import start, step
     from feedlab.experiments.config import load_config
@@ -62,6 +68,7 @@ def measure_feedlab(n_people: int, steps: int) -> dict[str, Any]:
         [f"world.n_people={n_people}", f"days={steps + 1}", "seeds=1"],
     )
     setup = setup_for(next(c for c in plan(config) if c.arm == "content-filtering"))
+    set_kernel_threads(len(os.sched_getaffinity(0)))
     t0 = time.perf_counter()
     state = start(setup)
     setup_seconds = time.perf_counter() - t0

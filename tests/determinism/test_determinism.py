@@ -2,6 +2,7 @@
 
 import math
 
+import numba
 import pytest
 
 from feedlab.engine.run import MetricRow, run_cell
@@ -121,3 +122,64 @@ def test_ray_and_local_processes_give_identical_rows(seed: int) -> None:
     local = execute(cells, workers=1)
     on_ray = execute(cells, workers=2, engine="ray")
     assert _same_rows(local, on_ray)
+
+
+def test_kernel_threads_do_not_change_results(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell run alone may use threaded kernels; each row is computed as on one thread."""
+    from feedlab.behaviour import kernels as behaviour_kernels
+    from feedlab.core import kernels as core_kernels
+    from feedlab.platform import candidates
+    from feedlab.platform import kernels as platform_kernels
+
+    cell = plan(_config(seed, 600, 2, 1))[0]
+    assert cell.arm == "engagement"
+    one = run_cell(cell)
+    calls: dict[str, int] = {}
+
+    def counted(module: object, name: str) -> None:
+        original = getattr(module, name)
+
+        def wrapper(*args: object) -> object:
+            calls[name] = calls.get(name, 0) + 1
+            return original(*args)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    counted(platform_kernels, "candidate_logits_threaded")
+    counted(platform_kernels, "engagement_top_k_threaded")
+    counted(behaviour_kernels, "answer_feeds_threaded")
+    counted(candidates, "_gather_threaded")
+    monkeypatch.setattr(core_kernels, "THREADED_MIN_ITEMS", 0)  # every batch goes threaded
+    with core_kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core: Numba has no second thread")
+        two = run_cell(cell)
+    assert core_kernels.kernel_threads() == 1  # restored
+    assert set(calls) == {
+        "candidate_logits_threaded",
+        "engagement_top_k_threaded",
+        "answer_feeds_threaded",
+        "_gather_threaded",
+    }
+    assert _same_rows(one, two)
+
+
+def test_a_run_of_one_cell_gets_the_workers_as_kernel_threads(
+    tiny_config: ExperimentConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedlab.core import kernels as core_kernels
+    from feedlab.experiments import runner
+
+    seen: list[int] = []
+    simulate = runner._simulate
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(core_kernels.kernel_threads())
+        return simulate(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_simulate", spy)
+    cells = plan(tiny_config)[:1]
+    execute(cells, workers=2)
+    execute(cells, workers=1)
+    assert seen == [min(2, numba.config.NUMBA_NUM_THREADS), 1]
+    assert core_kernels.kernel_threads() == 1  # restored after the run

@@ -31,6 +31,7 @@ from pydantic import Field
 
 from feedlab.behaviour import kernels as bk
 from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
+from feedlab.core.kernels import threaded
 from feedlab.core.params import Params
 from feedlab.core.random import PEOPLE_CHOICE, Streams
 from feedlab.world.people import People
@@ -365,7 +366,8 @@ def respond(
     acts = np.zeros((len(ACTIONS), n, k), bool)
     dwell = np.zeros((n, k), np.float32)
     no_shift = np.zeros((0, 0, len(ACTIONS)), np.float32)
-    bk.answer_feeds(
+    answer = bk.answer_feeds_threaded if threaded(feed.size) else bk.answer_feeds
+    answer(
         np.uint64(streams.counter_key(PEOPLE_CHOICE, tick)),
         persons.astype(np.int64, copy=False),
         np.ascontiguousarray(feed, dtype=np.int64),

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from feedlab.core.arrays import BoolArray, FloatArray, IntArray
-from feedlab.core.kernels import counter_step, counter_unit
+from feedlab.core.kernels import chunk_bounds, counter_step, counter_unit, n_chunks_for
 
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
@@ -168,3 +168,36 @@ def answer_feeds(
             dwell[i, j] = d
             if dice[8] < _sigmoid32(stop_logit):
                 break
+
+
+@numba.njit(cache=True, parallel=True)
+def answer_feeds_threaded(
+    key: np.uint64,
+    persons: IntArray,
+    feed: IntArray,
+    shift: FloatArray,
+    coef: FloatArray,
+    person_columns: tuple[FloatArray, ...],
+    interest: FloatArray,
+    post_columns: tuple[FloatArray, ...],
+    topics: tuple[IntArray, IntArray],
+    is_false: BoolArray,
+    seen: BoolArray,
+    acts: BoolArray,
+    dwell: FloatArray,
+) -> None:
+    """:func:`answer_feeds` on the process's kernel threads, chunk by chunk of sessions.
+
+    A session's dice depend on the person and the slot, never on the row, so every session is
+    answered as on one thread.
+    """
+    n = persons.size
+    n_chunks = n_chunks_for(n)
+    shifted = shift.shape[0] > 0
+    for chunk in numba.prange(n_chunks):
+        lo, hi = chunk_bounds(chunk, n_chunks, n)
+        answer_feeds(
+            key, persons[lo:hi], feed[lo:hi], shift[lo:hi] if shifted else shift, coef,
+            person_columns, interest, post_columns, topics, is_false, seen[lo:hi],
+            acts[:, lo:hi], dwell[lo:hi],
+        )  # fmt: skip

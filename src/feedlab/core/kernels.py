@@ -9,11 +9,19 @@ the references do: among equal scores the lower column comes first, and NaN sort
 
 The kernels work one row (one session) at a time, in place of the references' row-wise
 argsorts, gathers and scatters: branch-free rank counting for rows of up to 128 scores (a merge
-sort beyond), and small hash tables of keys. They run on one thread. On the 2-vCPU machines of
-this project ``parallel=True`` gained at most 2x while the second vCPU was idle, but a call
-waited 4-16 ms (whole scheduler ticks) whenever that vCPU was busy or asleep, which is the normal
-case under ``pytest -n 2`` or with one simulation per core. Compiled code is cached on disk
-(``cache=True``), so only the first run on a machine pays for compilation (about 8 s).
+sort beyond), and small hash tables of keys. Compiled code is cached on disk (``cache=True``), so
+only the first run on a machine pays for compilation (about 8 s).
+
+Threads. The kernels run on one thread unless :func:`set_kernel_threads` allows more, which the
+experiment runner does only for a run of one cell (it runs in the runner's own process, on the
+cores ``--workers`` allows; a worker process of a pool keeps one thread). The heaviest row kernels
+of the hot path then have a threaded twin (``*_threaded``, ``parallel=True``) that splits the
+rows into contiguous chunks; each row is computed exactly as on one thread, so results do not
+depend on the thread count. :func:`threaded` picks the twin only for batches of at least
+:data:`THREADED_MIN_ITEMS` items: on the 2-vCPU machines of this project a parallel call waits
+4-16 ms (whole scheduler ticks) whenever the other vCPU is busy or asleep, which a small batch
+never wins back, and which is the normal case under ``pytest -n 2`` or with one simulation per
+core.
 
 The same holds for BLAS: a tick's matrix products have an inner dimension of a few features, and
 OpenBLAS's worker threads spin while they wait, so with one simulation per core they burn the
@@ -22,7 +30,8 @@ core another simulation needs. :func:`single_threaded_blas` keeps them to one th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -37,6 +46,61 @@ U64Array = npt.NDArray[np.uint64]
 def single_threaded_blas() -> None:
     """Limit BLAS in this process to one thread (cells run one per core; see the module notes)."""
     threadpool_limits(limits=1, user_api="blas")
+
+
+THREADED_MIN_ITEMS = 200_000
+"""Items (candidates, feed slots) below which a kernel with a threaded twin runs on one thread."""
+
+_threads = 1  # the process's kernel threads (see the module notes)
+
+
+def set_kernel_threads(n: int) -> int:
+    """Let this process's row kernels use up to ``n`` threads (at least 1); returns the count.
+
+    The count is capped at Numba's thread pool size (the cores). Numba's pool is started only
+    when more than one thread is allowed, so a process that never asks for threads has none.
+    """
+    global _threads
+    n = max(1, min(int(n), int(numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+    if n > 1 or _threads > 1:
+        numba.set_num_threads(n)
+    _threads = n
+    return n
+
+
+def kernel_threads() -> int:
+    """The threads this process's row kernels may use."""
+    return _threads
+
+
+@contextmanager
+def kernel_threads_for(n: int) -> Iterator[int]:
+    """Allow ``n`` kernel threads inside the block, then restore the previous count."""
+    previous = _threads
+    try:
+        yield set_kernel_threads(n)
+    finally:
+        set_kernel_threads(previous)
+
+
+def threaded(items: int) -> bool:
+    """Whether a batch of ``items`` goes to a kernel's threaded twin."""
+    return _threads > 1 and items >= THREADED_MIN_ITEMS
+
+
+@numba.njit(cache=True, inline="always")
+def chunk_bounds(chunk: int, n_chunks: int, n: int) -> tuple[int, int]:
+    """Rows ``[lo, hi)`` of chunk ``chunk`` when ``n`` rows are split into ``n_chunks``."""
+    return chunk * n // n_chunks, (chunk + 1) * n // n_chunks
+
+
+_CHUNKS = 64  # enough to balance 16 threads; asking Numba for the count would defeat its cache
+
+
+@numba.njit(cache=True, inline="always")
+def n_chunks_for(n: int) -> int:
+    """Chunks for ``n`` rows: :data:`_CHUNKS`, at least one row each (at least one chunk)."""
+    return max(1, min(n, _CHUNKS))
 
 
 # SplitMix64 constants (Steele et al. 2014).

@@ -26,6 +26,7 @@ import polars as pl
 
 from feedlab import __version__
 from feedlab.core.errors import ConfigError
+from feedlab.core.kernels import kernel_threads_for
 from feedlab.engine.run import Cell, MetricRow, add_stage_seconds, run_cell
 from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.optimizer_log import split_optimizer_rows
@@ -145,6 +146,9 @@ def execute(
 ) -> list[MetricRow]:
     """Run cells in ``workers`` processes (in this process when ``workers`` is 1), or on Ray.
 
+    A run of one cell runs in this process, its compiled kernels on up to ``workers`` threads
+    (:func:`~feedlab.core.kernels.set_kernel_threads`); cells of a pool run on one thread each.
+
     Results do not depend on the number of workers or the engine: each cell's streams come from
     its own seed. If ``stage_seconds`` is given, every cell's time per tick stage is added to it.
     With ``checkpoints``, finished cells are written as they finish and skipped when found, and
@@ -180,8 +184,12 @@ def execute(
             finish(outcome)
             report(outcome[0], cells[outcome[0]].total_days)
     elif workers <= 1 or len(todo) <= 1:
-        for index in todo:
-            finish(_simulate(cells[index], index, checkpoints, functools.partial(report, index)))
+        # one cell alone gets the cores of the workers it leaves idle, as kernel threads
+        with kernel_threads_for(workers if len(todo) == 1 else 1):
+            for index in todo:
+                finish(
+                    _simulate(cells[index], index, checkpoints, functools.partial(report, index))
+                )
     else:
         context = multiprocessing.get_context("spawn")
         with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:

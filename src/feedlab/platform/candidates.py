@@ -37,12 +37,15 @@ from pydantic import Field, model_validator
 from feedlab.core.arrays import AnyArray, BoolArray, IntArray, U32Array
 from feedlab.core.errors import ConfigError
 from feedlab.core.kernels import (
+    chunk_bounds,
+    n_chunks_for,
     probe,
     repeated_keys,
     ring_push,
     ring_push_csr,
     smallest_per_group,
     table_bits,
+    threaded,
 )
 from feedlab.core.params import Params
 from feedlab.platform.observe import FollowView, PostView
@@ -292,6 +295,25 @@ def gather_candidates_reference(
 
 
 @numba.njit(cache=True)
+def _check_rows(
+    persons: AnyArray,
+    n_people: int,
+    n_seen_rows: int,
+    top_topics: AnyArray,
+    n_topics: int,
+    out_of_network: bool,
+) -> None:
+    """Raise IndexError for a person or top topic outside the inboxes, seen memory or pools."""
+    for i in range(persons.size):  # compiled code does not check bounds; NumPy would raise
+        if persons[i] < 0 or persons[i] >= n_people or persons[i] >= n_seen_rows:
+            raise IndexError("gather_candidates: a person is outside the inboxes")
+        if out_of_network:
+            for t in range(2):
+                if top_topics[i, t] < 0 or top_topics[i, t] >= n_topics:
+                    raise IndexError("gather_candidates: a topic is outside the pools")
+
+
+@numba.njit(cache=True)
 def _gather(
     persons: AnyArray,
     inbox: AnyArray,
@@ -316,13 +338,7 @@ def _gather(
     n_topics, pool = by_topic.shape
     sourced = width + 2 * pool + trending.size if out_of_network else width
     c = sourced + explore.shape[1]
-    for i in range(n):  # compiled code does not check bounds; NumPy would raise
-        if persons[i] < 0 or persons[i] >= n_people or persons[i] >= seen.shape[0]:
-            raise IndexError("gather_candidates: a person is outside the inboxes")
-        if out_of_network:
-            for t in range(2):
-                if top_topics[i, t] < 0 or top_topics[i, t] >= n_topics:
-                    raise IndexError("gather_candidates: a topic is outside the pools")
+    _check_rows(persons, n_people, seen.shape[0], top_topics, n_topics, out_of_network)
     ids = np.zeros((n, c), np.uint32)
     slots = np.full((n, c), -1, np.int64)
     in_network = np.zeros((n, c), np.bool_)
@@ -368,6 +384,53 @@ def _gather(
     return ids, slots, in_network
 
 
+@numba.njit(cache=True, parallel=True)
+def _gather_threaded(
+    persons: AnyArray,
+    inbox: AnyArray,
+    by_topic: AnyArray,
+    top_topics: AnyArray,
+    trending: AnyArray,
+    explore: AnyArray,
+    out_of_network: bool,
+    n_in_network: int,
+    capacity: int,
+    post_id: AnyArray,
+    author: AnyArray,
+    root: AnyArray,
+    root_author: AnyArray,
+    root_created: AnyArray,
+    oldest: int,
+    seen: AnyArray,
+) -> tuple[AnyArray, IntArray, BoolArray]:
+    """:func:`_gather` on the process's kernel threads, chunk by chunk of sessions.
+
+    Rows are checked here, before the threads start, so that no thread raises.
+    """
+    n = persons.size
+    _check_rows(persons, inbox.shape[0], seen.shape[0], top_topics, by_topic.shape[0],
+                out_of_network)  # fmt: skip
+    width = inbox.shape[1]
+    pool = by_topic.shape[1]
+    sourced = width + 2 * pool + trending.size if out_of_network else width
+    c = sourced + explore.shape[1]
+    ids = np.empty((n, c), np.uint32)
+    slots = np.empty((n, c), np.int64)
+    in_network = np.empty((n, c), np.bool_)
+    n_chunks = n_chunks_for(n)
+    for chunk in numba.prange(n_chunks):
+        lo, hi = chunk_bounds(chunk, n_chunks, n)
+        i, s, k = _gather(
+            persons[lo:hi], inbox, by_topic, top_topics[lo:hi], trending, explore[lo:hi],
+            out_of_network, n_in_network, capacity, post_id, author, root, root_author,
+            root_created, oldest, seen,
+        )  # fmt: skip
+        ids[lo:hi] = i
+        slots[lo:hi] = s
+        in_network[lo:hi] = k
+    return ids, slots, in_network
+
+
 def gather_candidates(
     persons: IntArray,
     inboxes: Inboxes,
@@ -408,7 +471,8 @@ def gather_candidates(
     elif explore.ndim != 2 or explore.shape[0] != persons.size:
         message = f"gather_candidates: explore has shape {explore.shape}, expected ({persons.size}, n_explore)."
         raise ValueError(message)
-    ids, slots, in_network = _gather(
+    gather = _gather_threaded if threaded(persons.size * inboxes.inbox.shape[1]) else _gather
+    ids, slots, in_network = gather(
         persons,
         inboxes.inbox,
         pools.by_topic,

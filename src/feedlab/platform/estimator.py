@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import F64Array, FloatArray, IntArray, U32Array
+from feedlab.core.kernels import threaded
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS, ImpressionLog, PostView
@@ -298,7 +299,8 @@ def predict_pairs(
     person_part = np.empty((m, N_ACTIONS), np.float32)
     post_part = np.empty((m, N_ACTIONS), np.float32)
     z = np.empty((m + pad, N_ACTIONS), np.float32)
-    kernels.candidate_logits(
+    logits = kernels.candidate_logits_threaded if threaded(m) else kernels.candidate_logits
+    logits(
         rows, slots, in_network, persons,
         model.estimated_interest(persons) if interest is None else interest,
         model.estimated_leaning(persons),

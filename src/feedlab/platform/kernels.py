@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from feedlab.core.arrays import AnyArray
+from feedlab.core.kernels import chunk_bounds, n_chunks_for
 
 _COUNTS = 4096
 _LOG1P_F64 = np.log1p(np.arange(_COUNTS, dtype=np.float64))
@@ -113,6 +114,54 @@ def candidate_logits(
                 + x3 * shared_weight[a, 3] + x4 * shared_weight[a, 4] + x5 * shared_weight[a, 5]
                 + x6 * shared_weight[a, 6] + pl * person_weight[a] + ql * post_weight[a] + bias[a]
             )  # fmt: skip
+
+
+@numba.njit(cache=True, parallel=True)
+def candidate_logits_threaded(
+    rows: AnyArray,
+    slots: AnyArray,
+    in_network: AnyArray,
+    persons: AnyArray,
+    interest: AnyArray,
+    lean: AnyArray,
+    outrage: AnyArray,
+    topic_weight: AnyArray,
+    topic_a: AnyArray,
+    topic_b: AnyArray,
+    slant: AnyArray,
+    exclamations: AnyArray,
+    root: AnyArray,
+    root_created: AnyArray,
+    person_logit: AnyArray,
+    post_logit: AnyArray,
+    post_impressions: AnyArray,
+    shared_weight: AnyArray,
+    person_weight: AnyArray,
+    post_weight: AnyArray,
+    bias: AnyArray,
+    tick: int,
+    lifetime: int,
+    shared: AnyArray,
+    person_part: AnyArray,
+    post_part: AnyArray,
+    z: AnyArray,
+) -> None:
+    """:func:`candidate_logits` on the process's kernel threads, chunk by chunk of pairs.
+
+    Every pair is computed as on one thread, so the outputs are the same. ``z`` may have more
+    rows than there are pairs (a padding row), which are left alone.
+    """
+    n = rows.size
+    n_chunks = n_chunks_for(n)
+    for chunk in numba.prange(n_chunks):
+        lo, hi = chunk_bounds(chunk, n_chunks, n)
+        candidate_logits(
+            rows[lo:hi], slots[lo:hi], in_network[lo:hi], persons, interest, lean, outrage,
+            topic_weight, topic_a, topic_b, slant, exclamations, root, root_created,
+            person_logit, post_logit, post_impressions, shared_weight, person_weight,
+            post_weight, bias, tick, lifetime, shared[lo:hi], person_part[lo:hi],
+            post_part[lo:hi], z[lo:hi],
+        )  # fmt: skip
 
 
 @numba.njit(cache=True)
@@ -218,6 +267,31 @@ def engagement_top_k(
         for p in range(min(k, m)):
             if not np.isinf(value[p]):
                 out[i, p] = column[p]
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def engagement_top_k_threaded(
+    predictions: AnyArray,
+    weights: AnyArray,
+    in_network: AnyArray,
+    valid: AnyArray,
+    authors: AnyArray,
+    out_of_network_scale: float,
+    powers: AnyArray,
+    floor: float,
+    k: int,
+) -> AnyArray:
+    """:func:`engagement_top_k` on the process's kernel threads, chunk by chunk of rows."""
+    n = predictions.shape[0]
+    out = np.empty((n, k), np.int64)
+    n_chunks = n_chunks_for(n)
+    for chunk in numba.prange(n_chunks):
+        lo, hi = chunk_bounds(chunk, n_chunks, n)
+        out[lo:hi] = engagement_top_k(
+            predictions[lo:hi], weights, in_network[lo:hi], valid[lo:hi], authors[lo:hi],
+            out_of_network_scale, powers, floor, k,
+        )  # fmt: skip
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import IntArray
-from feedlab.core.kernels import score_occurrence_reference, top_k_reference
+from feedlab.core.kernels import score_occurrence_reference, threaded, top_k_reference
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS
@@ -74,7 +74,12 @@ class Engagement(Params, FillsFeeds):
         """
         cands = context.candidates
         c = cands.slots.shape[1]
-        return kernels.engagement_top_k(
+        top = (
+            kernels.engagement_top_k_threaded
+            if threaded(cands.slots.size)
+            else kernels.engagement_top_k
+        )
+        return top(
             np.ascontiguousarray(context.predictions, np.float32), self.weights(),
             cands.in_network, cands.valid, context.view.author[np.maximum(cands.slots, 0)],
             self.out_of_network_scale,
