@@ -124,6 +124,19 @@ def test_ray_and_local_processes_give_identical_rows(seed: int) -> None:
     assert _same_rows(local, on_ray)
 
 
+def _count_calls(
+    monkeypatch: pytest.MonkeyPatch, calls: dict[str, int], module: object, name: str
+) -> None:
+    """Count the calls of ``module.name`` into ``calls[name]``."""
+    original = getattr(module, name)
+
+    def wrapper(*args: object) -> object:
+        calls[name] = calls.get(name, 0) + 1
+        return original(*args)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
 def test_kernel_threads_do_not_change_results(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cell run alone may use threaded kernels; each row is computed as on one thread."""
     from feedlab.behaviour import kernels as behaviour_kernels
@@ -135,20 +148,10 @@ def test_kernel_threads_do_not_change_results(seed: int, monkeypatch: pytest.Mon
     assert cell.arm == "engagement"
     one = run_cell(cell)
     calls: dict[str, int] = {}
-
-    def counted(module: object, name: str) -> None:
-        original = getattr(module, name)
-
-        def wrapper(*args: object) -> object:
-            calls[name] = calls.get(name, 0) + 1
-            return original(*args)
-
-        monkeypatch.setattr(module, name, wrapper)
-
-    counted(platform_kernels, "candidate_logits_threaded")
-    counted(platform_kernels, "engagement_top_k_threaded")
-    counted(behaviour_kernels, "answer_feeds_threaded")
-    counted(candidates, "_gather_threaded")
+    _count_calls(monkeypatch, calls, platform_kernels, "candidate_logits_threaded")
+    _count_calls(monkeypatch, calls, platform_kernels, "engagement_top_k_threaded")
+    _count_calls(monkeypatch, calls, behaviour_kernels, "answer_feeds_threaded")
+    _count_calls(monkeypatch, calls, candidates, "_gather_threaded")
     monkeypatch.setattr(core_kernels, "THREADED_MIN_ITEMS", 0)  # every batch goes threaded
     with core_kernels.kernel_threads_for(2) as threads:
         if threads < 2:
@@ -161,6 +164,29 @@ def test_kernel_threads_do_not_change_results(seed: int, monkeypatch: pytest.Mon
         "answer_feeds_threaded",
         "_gather_threaded",
     }
+    assert _same_rows(one, two)
+
+
+def test_kernel_threads_do_not_change_content_filtering(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedlab.core import kernels as core_kernels
+    from feedlab.platform import kernels as platform_kernels
+
+    config = load_config(
+        "trecs-content-filtering",
+        ["world.n_people=500", "days=2", "seeds=1", f"root_seed={seed}"],
+    )
+    cell = next(c for c in plan(config) if c.arm == "content-filtering")
+    one = run_cell(cell)
+    calls: dict[str, int] = {}
+    _count_calls(monkeypatch, calls, platform_kernels, "topic_match_top_k_threaded")
+    monkeypatch.setattr(core_kernels, "THREADED_MIN_ITEMS", 0)
+    with core_kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core: Numba has no second thread")
+        two = run_cell(cell)
+    assert calls["topic_match_top_k_threaded"] > 0
     assert _same_rows(one, two)
 
 

@@ -330,6 +330,27 @@ def topic_match_top_k(
     return out
 
 
+@numba.njit(cache=True, parallel=True)
+def topic_match_top_k_threaded(
+    interest: AnyArray,
+    topic_weight: AnyArray,
+    topic_a: AnyArray,
+    topic_b: AnyArray,
+    slots: AnyArray,
+    k: int,
+) -> AnyArray:
+    """:func:`topic_match_top_k` on the process's kernel threads, chunk by chunk of rows."""
+    n = slots.shape[0]
+    out = np.empty((n, k), np.int64)
+    n_chunks = n_chunks_for(n)
+    for chunk in numba.prange(n_chunks):
+        lo, hi = chunk_bounds(chunk, n_chunks, n)
+        out[lo:hi] = topic_match_top_k(
+            interest[lo:hi], topic_weight, topic_a, topic_b, slots[lo:hi], k
+        )
+    return out
+
+
 @numba.njit(cache=True)
 def top_two(values: AnyArray) -> AnyArray:
     """The columns of each row's two largest values, ``(n, 2)``; ties go to the lower column.

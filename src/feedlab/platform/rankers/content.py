@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from feedlab.core.arrays import F64Array, IntArray
+from feedlab.core.kernels import threaded
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.rankers.base import (
@@ -57,7 +58,12 @@ class ContentFiltering(Params, FillsFeeds, IgnoresPredictions):
         if context.model is None:
             return self.rank_reference(context, k)
         cands, view = context.candidates, context.view
-        return kernels.topic_match_top_k(
+        top = (
+            kernels.topic_match_top_k_threaded
+            if threaded(cands.slots.size)
+            else kernels.topic_match_top_k
+        )
+        return top(
             context.model.estimated_interest(cands.persons),
             view.topic_weight, view.topic_a, view.topic_b, cands.slots, k,
         )  # fmt: skip
