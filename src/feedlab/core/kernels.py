@@ -48,7 +48,7 @@ def single_threaded_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-THREADED_MIN_ITEMS = 200_000
+THREADED_MIN_ITEMS = 50_000
 """Items (candidates, feed slots) below which a kernel with a threaded twin runs on one thread."""
 
 _threads = 1  # the process's kernel threads (see the module notes)
