@@ -15,8 +15,8 @@ from rich.table import Table
 
 from feedlab.experiments.runner import default_workers
 from feedlab.io.atomic import atomic_write_text
-from feedlab.validation.harness import Check, Outcome
-from feedlab.validation.suite import FULL, QUICK, plan, validate
+from feedlab.validation.harness import Check, Outcome, run_tasks
+from feedlab.validation.suite import FULL, QUICK, Size, judge, plan
 
 
 def validate_command(
@@ -28,7 +28,11 @@ def validate_command(
         typer.Option("--workers", min=1, max=256, help="Worker processes (default: one per core)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Also write the verdicts to this JSON file.")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also write every simulation's measurements and the verdicts to this JSON file.",
+        ),
     ] = None,
 ) -> None:
     """Reproduce published findings on default parameters; exit 0 only if all pass."""
@@ -54,21 +58,32 @@ def validate_command(
         def done(_: Outcome) -> None:
             bar.advance(task)
 
-        checks = validate(size, workers=workers or default_workers(), on_done=done)
+        outcomes = run_tasks(plan(size), workers or default_workers(), on_done=done)
     seconds = time.perf_counter() - started
+    if out is not None:  # the simulations are kept even if a judge fails
+        _write(out, size, seconds, outcomes, None)
+    checks = judge(outcomes)
     console.print(verdict_table(checks, "quick" if quick else "full", seconds))
     passed = sum(c.passed for c in checks)
     console.print(f"{passed} passed, {len(checks) - passed} failed")
     if out is not None:
-        atomic_write_text(
-            out,
-            json.dumps(
-                {"size": asdict(size), "seconds": seconds, "checks": [asdict(c) for c in checks]},
-                indent=2,
-            ),
-        )
+        _write(out, size, seconds, outcomes, checks)
     if passed < len(checks):
         raise typer.Exit(code=1)
+
+
+def _write(
+    out: Path, size: Size, seconds: float, outcomes: list[Outcome], checks: list[Check] | None
+) -> None:
+    """The run as JSON: sizes, seconds, every simulation's measurements, then the verdicts."""
+    record: dict[str, object] = {
+        "size": asdict(size),
+        "seconds": seconds,
+        "outcomes": [asdict(o) for o in outcomes],
+    }
+    if checks is not None:
+        record["checks"] = [asdict(c) for c in checks]
+    atomic_write_text(out, json.dumps(record, indent=2))
 
 
 def verdict_table(checks: list[Check], mode: str, seconds: float) -> Table:

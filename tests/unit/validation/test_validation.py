@@ -321,3 +321,39 @@ def test_deffuant_runs_change_only_repulsion_and_exploration() -> None:
         assert cell.platform == exploring
         assert cell.world == WorldParams(n_people=QUICK.opinion_people)
         assert cell.days == QUICK.opinion_days
+
+
+def test_validate_out_keeps_every_simulation_even_when_a_judge_fails(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, tiny_cell: Cell
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from feedlab.cli import validate as cli_validate
+    from feedlab.cli.main import app
+    from feedlab.validation.harness import Check
+
+    monkeypatch.setattr(
+        cli_validate, "plan", lambda size: [Task("society", tiny_cell, tailless_probe)]
+    )
+
+    def broken(outcomes: list[Outcome]) -> list[Check]:
+        raise RuntimeError("a judge with a bug")
+
+    monkeypatch.setattr(cli_validate, "judge", broken)
+    out = tmp_path / "v.json"
+    args = ["validate", "--quick", "--workers", "1", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0
+    record = json.loads(out.read_text())
+    assert [(o["arm"], o["seed"]) for o in record["outcomes"]] == [("engagement", tiny_cell.seed)]
+    assert record["outcomes"][0]["values"]["true_cascades"] > 0
+    assert "checks" not in record
+
+    verdict = Check("8. x", "claim", "source", "reported", "measured", True)
+    monkeypatch.setattr(cli_validate, "judge", lambda outcomes: [verdict])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())
+    assert len(record["outcomes"]) == 1 and record["checks"][0]["claim"] == "claim"
