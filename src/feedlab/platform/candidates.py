@@ -294,6 +294,16 @@ def gather_candidates_reference(
     )
 
 
+@numba.njit(cache=True, inline="always")
+def _row_width(
+    inbox: AnyArray, by_topic: AnyArray, trending: AnyArray, explore: AnyArray, out_of_network: bool
+) -> tuple[int, int]:
+    """Columns of a candidate row: (before the exploration draws, in all)."""
+    width = inbox.shape[1]
+    sourced = width + 2 * by_topic.shape[1] + trending.size if out_of_network else width
+    return sourced, sourced + explore.shape[1]
+
+
 @numba.njit(cache=True)
 def _check_rows(
     persons: AnyArray,
@@ -336,8 +346,7 @@ def _gather(
     n = persons.size
     n_people, width = inbox.shape
     n_topics, pool = by_topic.shape
-    sourced = width + 2 * pool + trending.size if out_of_network else width
-    c = sourced + explore.shape[1]
+    sourced, c = _row_width(inbox, by_topic, trending, explore, out_of_network)
     _check_rows(persons, n_people, seen.shape[0], top_topics, n_topics, out_of_network)
     ids = np.zeros((n, c), np.uint32)
     slots = np.full((n, c), -1, np.int64)
@@ -410,10 +419,7 @@ def _gather_threaded(
     n = persons.size
     _check_rows(persons, inbox.shape[0], seen.shape[0], top_topics, by_topic.shape[0],
                 out_of_network)  # fmt: skip
-    width = inbox.shape[1]
-    pool = by_topic.shape[1]
-    sourced = width + 2 * pool + trending.size if out_of_network else width
-    c = sourced + explore.shape[1]
+    c = _row_width(inbox, by_topic, trending, explore, out_of_network)[1]
     ids = np.empty((n, c), np.uint32)
     slots = np.empty((n, c), np.int64)
     in_network = np.empty((n, c), np.bool_)
