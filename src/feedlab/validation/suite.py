@@ -12,7 +12,7 @@ from feedlab.platform.rankers.builtin import Chronological, Engagement, Random
 from feedlab.platform.state import PlatformParams
 from feedlab.validation.devices import TruthRanker
 from feedlab.validation.findings import FINDINGS
-from feedlab.validation.harness import Check, Collected, Outcome, Task, run_tasks
+from feedlab.validation.harness import Check, Collected, Outcome, Task
 from feedlab.validation.probes import society_probe, tailless_probe
 from feedlab.world.world import WorldParams
 
@@ -170,10 +170,3 @@ def judge(outcomes: list[Outcome]) -> list[Check]:
     for outcome in outcomes:
         collected.add(outcome)
     return [check for judge_one in FINDINGS.values() for check in judge_one(collected)]
-
-
-def validate(
-    size: Size, workers: int = 1, on_done: Callable[[Outcome], None] | None = None
-) -> list[Check]:
-    """Run the validation society at ``size`` and judge every finding."""
-    return judge(run_tasks(plan(size), workers, on_done))
