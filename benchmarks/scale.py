@@ -61,6 +61,14 @@ def measure(n_people: int, days: int, ranker: str, threads: int) -> dict[str, ob
     }
 
 
+def _counts(parser: argparse.ArgumentParser, flag: str, text: str) -> list[int]:
+    """Comma-separated whole numbers of at least 1, or exit 2 with a message naming ``flag``."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) >= 1 for part in parts):
+        parser.error(f"{flag}: expected comma-separated whole numbers >= 1, got {text!r}")
+    return [int(part) for part in parts]
+
+
 def main() -> None:
     """Run every size in a child process and print the table."""
     parser = argparse.ArgumentParser(
@@ -80,7 +88,9 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.days, args.ranker, int(args.threads))))
         return
     rows = []
-    runs = [(int(s), int(t)) for s in args.sizes.split(",") for t in args.threads.split(",")]
+    sizes = _counts(parser, "--sizes", args.sizes)
+    threads = _counts(parser, "--threads", args.threads)
+    runs = [(size, n) for size in sizes for n in threads]
     for size, threads in runs:
         out = subprocess.run(
             [
