@@ -401,8 +401,9 @@ def learn_impressions(
     """Update the digital model with one tick's log, reading the feeds' features in place.
 
     The same update as :func:`learn` (the reference, which is given the seen slots' features
-    gathered into flat arrays), with the gathers, the gradient and every counter in one compiled
-    pass over the seen slots (:func:`feedlab.platform.kernels.learn_seen`).
+    gathered into flat arrays), with the gathers, the gradient and every counter in compiled
+    passes over the seen slots (:func:`feedlab.platform.kernels.learn_seen`; for a large tick of
+    distinct people, its threaded twin, whose results are the same).
 
     Args:
         model: the model before the tick.
@@ -426,7 +427,10 @@ def learn_impressions(
     grad = np.zeros((N_ACTIONS, 3 + N_SHARED))
     y_sum = np.zeros(N_ACTIONS, np.float32)
     night = bool(hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1])
-    touched, roots = kernels.learn_seen(
+    learn_pass = kernels.learn_seen
+    if threaded(n_seen) and kernels.distinct(log.persons, model.n_people):
+        learn_pass = kernels.learn_seen_threaded
+    touched, roots = learn_pass(
         log.seen, log.persons, log.post_ids, log.actions, log.dwell_seconds, feature_row,
         features.shared, features.person_logit, features.post_logit, predictions,
         view.id, view.root, view.topic_a, view.slant, view.exclamations, night,

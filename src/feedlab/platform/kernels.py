@@ -551,6 +551,163 @@ def count_cascades(
 
 
 @numba.njit(cache=True)
+def _seen_gradient(
+    seen: AnyArray,
+    actions: AnyArray,
+    feature_row: AnyArray,
+    shared: AnyArray,
+    person_part: AnyArray,
+    post_part: AnyArray,
+    predictions: AnyArray,
+    grad: AnyArray,
+    y_sum: AnyArray,
+) -> None:
+    """Add the seen slots' gradient sums to ``grad`` and their actions to ``y_sum``, in place.
+
+    The slots are walked in row-major order, so every sum is taken in :func:`head_gradient`'s
+    order. The sums run in a local array, which the compiler keeps apart from every other array
+    (``grad`` may alias nothing, but it cannot know), then are added to ``grad`` once.
+    """
+    n, k = seen.shape
+    n_actions = actions.shape[2]
+    n_shared = shared.shape[1]
+    acc = np.zeros((n_actions, 3 + n_shared), np.float64)
+    ys = np.zeros(n_actions, np.float32)
+    for i in range(n):
+        for j in range(k):
+            if not seen[i, j]:
+                continue
+            f = feature_row[i, j]
+            for a in range(n_actions):
+                y = np.float32(1.0) if actions[i, j, a] else np.float32(0.0)
+                ys[a] += y
+                e = np.float64(y - predictions[i, j, a])
+                acc[a, 0] += e
+                acc[a, 1] += e * person_part[f, a]
+                acc[a, 2] += e * post_part[f, a]
+                for g in range(n_shared):
+                    acc[a, 3 + g] += e * shared[f, g]
+    grad += acc
+    y_sum += ys
+
+
+@numba.njit(cache=True)
+def _seen_cascades(
+    seen: AnyArray,
+    post_ids: AnyArray,
+    actions: AnyArray,
+    view_id: AnyArray,
+    root: AnyArray,
+    post_impressions: AnyArray,
+    post_actions: AnyArray,
+    touched: AnyArray,
+) -> int:
+    """:func:`count_cascades` over the seen slots in row-major order, in place.
+
+    Writes the touched root slots into ``touched`` in order of first touch (each once) and
+    returns how many there are.
+    """
+    n, k = seen.shape
+    n_actions = actions.shape[2]
+    mask = np.uint32(post_impressions.shape[0] - 1)
+    marked = np.zeros(post_impressions.shape[0], np.bool_)
+    n_touched = 0
+    for i in range(n):
+        for j in range(k):
+            if not seen[i, j]:
+                continue
+            r = root[np.int64(post_ids[i, j] & mask)]
+            q = np.int64(r & mask)
+            if view_id[q] != r:  # the root's slot holds a later post: the cascade is closed
+                continue
+            if not marked[q]:
+                marked[q] = True
+                touched[n_touched] = q
+                n_touched += 1
+            post_impressions[q] += 1.0
+            for a in range(n_actions):
+                if actions[i, j, a]:
+                    post_actions[q, a] += np.float32(1.0)
+    return n_touched
+
+
+@numba.njit(cache=True)
+def _seen_counters(
+    lo: int,
+    hi: int,
+    start: int,
+    seen: AnyArray,
+    persons: AnyArray,
+    post_ids: AnyArray,
+    actions: AnyArray,
+    dwell_seconds: AnyArray,
+    root: AnyArray,
+    topic_a: AnyArray,
+    slant: AnyArray,
+    exclamations: AnyArray,
+    night: bool,
+    counters: tuple[AnyArray, ...],
+    person_seen: AnyArray,
+    seen_persons: AnyArray,
+    seen_roots: AnyArray,
+) -> None:
+    """:func:`count_impressions` for the seen slots of rows ``[lo, hi)``, in place.
+
+    Row by row in row-major order; ``start`` is the number of seen slots before row ``lo``, the
+    position of the rows' first entry in ``seen_persons`` and ``seen_roots``. A row touches only
+    its own person's counters, so rows of distinct people may be counted in any order.
+    """
+    (impressions, action_counts, topic_shown, topic_engaged, leaning_sum, leaning_weight,
+     shown_slant, excl_engaged, excl_shown, minutes, night_minutes) = counters  # fmt: skip
+    k = seen.shape[1]
+    n_actions = actions.shape[2]
+    mask = np.uint32(root.shape[0] - 1)
+    y = np.empty(n_actions, np.float32)
+    m = start
+    for i in range(lo, hi):
+        p = persons[i]
+        for j in range(k):
+            if not seen[i, j]:
+                continue
+            s = np.int64(post_ids[i, j] & mask)
+            for a in range(n_actions):
+                y[a] = np.float32(1.0) if actions[i, j, a] else np.float32(0.0)
+            engaged = max(max(y[0], y[1]), max(y[2], y[3]))
+            impressions[p] += 1.0
+            for a in range(n_actions):
+                action_counts[p, a] += y[a]
+            t = topic_a[s]
+            topic_shown[p, t] += 1.0
+            topic_engaged[p, t] += engaged
+            leaning_sum[p] += y[1] * slant[s]  # likes only, as count_impressions
+            leaning_weight[p] += y[1]
+            shown_slant[p] += slant[s]
+            x = _log1p_f32(np.float32(exclamations[s]))
+            excl_engaged[p] += engaged * x
+            excl_shown[p] += x
+            d = np.float32(dwell_seconds[i, j] / np.float32(60.0))
+            minutes[p] += d
+            if night:
+                night_minutes[p] += d
+            person_seen[p] = True
+            seen_persons[m] = p
+            seen_roots[m] = root[s]
+            m += 1
+
+
+@numba.njit(cache=True)
+def distinct(values: AnyArray, n: int) -> bool:
+    """Whether the integers ``values``, each in ``[0, n)``, are pairwise distinct."""
+    marked = np.zeros(n, np.bool_)
+    for i in range(values.size):
+        v = values[i]
+        if marked[v]:
+            return False
+        marked[v] = True
+    return True
+
+
+@numba.njit(cache=True)
 def learn_seen(
     seen: AnyArray,
     persons: AnyArray,
@@ -576,7 +733,7 @@ def learn_seen(
     seen_persons: AnyArray,
     seen_roots: AnyArray,
 ) -> tuple[AnyArray, AnyArray]:
-    """One pass over a tick's impressions: the heads' gradient and every counter, in place.
+    """A tick's impressions: the heads' gradient and every counter, in place.
 
     Walks the seen slots in row-major order (that of ``np.nonzero(seen)``) and does, for each,
     what :func:`head_gradient` (the gradient sums, into ``grad``), :func:`count_impressions`,
@@ -584,70 +741,88 @@ def learn_seen(
     the flat lists the reference gathers first. ``counters`` are the model's per-person buffers
     in the order of :func:`count_impressions`. Also writes who saw which cascade root, in that
     order, into ``seen_persons`` and ``seen_roots`` (``(n_seen,)`` each, for the seen memory).
+    Three passes (gradient, cascades, per-person counters): each keeps its sums apart from the
+    others' arrays, which one fused pass could not.
 
     Returns:
         The people who saw something (ascending, each once) and the live cascade roots that were
         seen (in order of first touch, each once).
     """
-    (impressions, action_counts, topic_shown, topic_engaged, leaning_sum, leaning_weight,
-     shown_slant, excl_engaged, excl_shown, minutes, night_minutes) = counters  # fmt: skip
-    n, k = seen.shape
-    n_actions = actions.shape[2]
-    n_shared = shared.shape[1]
-    mask = np.uint32(post_impressions.shape[0] - 1)
-    y = np.empty(n_actions, np.float32)
-    person_seen = np.zeros(impressions.shape[0], np.bool_)
-    root_seen = np.zeros(post_impressions.shape[0], np.bool_)
-    roots_touched = np.empty(seen_roots.size, np.int64)
-    n_roots = 0
-    m = 0
-    for i in range(n):
-        p = persons[i]
-        for j in range(k):
-            if not seen[i, j]:
-                continue
-            s = np.int64(post_ids[i, j] & mask)
-            f = feature_row[i, j]
-            for a in range(n_actions):
-                y[a] = np.float32(1.0) if actions[i, j, a] else np.float32(0.0)
-                y_sum[a] += y[a]
-                e = np.float64(y[a] - predictions[i, j, a])
-                grad[a, 0] += e
-                grad[a, 1] += e * person_part[f, a]
-                grad[a, 2] += e * post_part[f, a]
-                for g in range(n_shared):
-                    grad[a, 3 + g] += e * shared[f, g]
-            # count_impressions
-            engaged = max(max(y[0], y[1]), max(y[2], y[3]))
-            impressions[p] += 1.0
-            for a in range(n_actions):
-                action_counts[p, a] += y[a]
-            t = topic_a[s]
-            topic_shown[p, t] += 1.0
-            topic_engaged[p, t] += engaged
-            leaning_sum[p] += y[1] * slant[s]  # likes only, as count_impressions
-            leaning_weight[p] += y[1]
-            shown_slant[p] += slant[s]
-            x = _log1p_f32(np.float32(exclamations[s]))
-            excl_engaged[p] += engaged * x
-            excl_shown[p] += x
-            d = np.float32(dwell_seconds[i, j] / np.float32(60.0))
-            minutes[p] += d
-            if night:
-                night_minutes[p] += d
-            person_seen[p] = True
-            # count_cascades
-            r = root[s]
-            q = np.int64(r & mask)
-            if view_id[q] == r:
-                if not root_seen[q]:
-                    root_seen[q] = True
-                    roots_touched[n_roots] = q
-                    n_roots += 1
-                post_impressions[q] += 1.0
-                for a in range(n_actions):
-                    post_actions[q, a] += y[a]
-            seen_persons[m] = p
-            seen_roots[m] = r
-            m += 1
-    return np.flatnonzero(person_seen), roots_touched[:n_roots]
+    person_seen = np.zeros(counters[0].shape[0], np.bool_)
+    _seen_counters(
+        0, seen.shape[0], 0, seen, persons, post_ids, actions, dwell_seconds, root, topic_a,
+        slant, exclamations, night, counters, person_seen, seen_persons, seen_roots,
+    )  # fmt: skip
+    _seen_gradient(
+        seen, actions, feature_row, shared, person_part, post_part, predictions, grad, y_sum
+    )
+    touched = np.empty(seen_roots.size, np.int64)
+    n_touched = _seen_cascades(
+        seen, post_ids, actions, view_id, root, post_impressions, post_actions, touched
+    )
+    return np.flatnonzero(person_seen), touched[:n_touched]
+
+
+@numba.njit(cache=True, parallel=True)
+def learn_seen_threaded(
+    seen: AnyArray,
+    persons: AnyArray,
+    post_ids: AnyArray,
+    actions: AnyArray,
+    dwell_seconds: AnyArray,
+    feature_row: AnyArray,
+    shared: AnyArray,
+    person_part: AnyArray,
+    post_part: AnyArray,
+    predictions: AnyArray,
+    view_id: AnyArray,
+    root: AnyArray,
+    topic_a: AnyArray,
+    slant: AnyArray,
+    exclamations: AnyArray,
+    night: bool,
+    counters: tuple[AnyArray, ...],
+    post_impressions: AnyArray,
+    post_actions: AnyArray,
+    grad: AnyArray,
+    y_sum: AnyArray,
+    seen_persons: AnyArray,
+    seen_roots: AnyArray,
+) -> tuple[AnyArray, AnyArray]:
+    """:func:`learn_seen` on the process's kernel threads.
+
+    Only for rows of distinct people (:func:`distinct`): then every counter receives exactly
+    the additions, in the order, of one thread. The rows' per-person counters are split into
+    chunks; the gradient sums and the cascade counters (shared by all rows) are two more tasks
+    of the same parallel loop, each in the one-thread order. No two tasks write the same array.
+    """
+    n = seen.shape[0]
+    person_seen = np.zeros(counters[0].shape[0], np.bool_)
+    touched = np.empty(seen_roots.size, np.int64)
+    n_touched = np.zeros(1, np.int64)
+    n_chunks = n_chunks_for(n)
+    starts = np.zeros(n_chunks + 1, np.int64)
+    for chunk in range(n_chunks):
+        lo, hi = chunk_bounds(chunk, n_chunks, n)
+        starts[chunk + 1] = starts[chunk] + np.count_nonzero(seen[lo:hi])
+    # Task 0: the gradient; tasks 1..n_chunks: counters; the last: cascades (at the two ends, so
+    # that a contiguous split of the tasks between threads gives each thread one of them).
+    for task in numba.prange(n_chunks + 2):
+        if task == 0:
+            _seen_gradient(
+                seen, actions, feature_row, shared, person_part, post_part, predictions, grad,
+                y_sum,
+            )  # fmt: skip
+        elif task == n_chunks + 1:
+            n_touched[0] = _seen_cascades(
+                seen, post_ids, actions, view_id, root, post_impressions, post_actions, touched
+            )
+        else:
+            chunk = task - 1
+            lo, hi = chunk_bounds(chunk, n_chunks, n)
+            _seen_counters(
+                lo, hi, starts[chunk], seen, persons, post_ids, actions, dwell_seconds, root,
+                topic_a, slant, exclamations, night, counters, person_seen, seen_persons,
+                seen_roots,
+            )  # fmt: skip
+    return np.flatnonzero(person_seen), touched[: n_touched[0]]

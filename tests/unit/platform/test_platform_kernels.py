@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from feedlab.core import kernels as core_kernels
 from feedlab.platform import kernels
 from feedlab.platform.estimator import (
     ENGAGE_ACTIONS,
@@ -259,6 +260,48 @@ def test_learning_in_one_pass_equals_learning_from_gathered_features(
     np.testing.assert_array_equal(roots, view.root[view.slots_of(log.post_ids[rows, cols])])
     assert roots.dtype == np.uint32
     assert (want.post_impressions > 0).any() and (want.night_minutes > 0).any() == (hour < 5)
+
+
+@pytest.mark.parametrize("duplicate", [False, True])
+def test_threaded_learning_equals_learning_on_one_thread(
+    seed: int, duplicate: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of distinct people go threaded with the same results; a repeated person stays serial."""
+    model, log, view, feats, feature_row, predictions = _learning_case(seed, 400, 12)
+    if duplicate:
+        persons = log.persons.copy()
+        persons[1] = persons[0]
+        log = replace(log, persons=persons)
+    params = EstimatorParams()
+    want, want_who, want_roots = learn_impressions(
+        deepcopy(model), log, view, feats, feature_row, predictions, params, 14.0
+    )
+    calls = []
+    original = kernels.learn_seen_threaded
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(kernels, "learn_seen_threaded", counted)
+    monkeypatch.setattr(core_kernels, "THREADED_MIN_ITEMS", 0)
+    with core_kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core: Numba has no second thread")
+        got, who, roots = learn_impressions(
+            deepcopy(model), log, view, feats, feature_row, predictions, params, 14.0
+        )
+    assert len(calls) == (0 if duplicate else 1)
+    for name in PersonModel.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    np.testing.assert_array_equal(who, want_who)
+    np.testing.assert_array_equal(roots, want_roots)
+
+
+def test_distinct_tells_repeated_values() -> None:
+    assert kernels.distinct(np.array([3, 0, 2]), 4)
+    assert not kernels.distinct(np.array([3, 0, 3]), 4)
+    assert kernels.distinct(np.array([], np.int64), 4)
 
 
 def test_learning_from_a_tick_with_no_impressions_changes_nothing(seed: int) -> None:
