@@ -8,6 +8,16 @@ coefficient rounded to float32 as NumPy rounds a Python float meeting a float32 
 correctly rounded on both sides (evaluated in float64), and the dice are the same counter-based
 uniforms, so the responses are the reference's bit for bit;
 ``tests/unit/behaviour/test_behaviour_choice.py`` checks it on ragged, shifted and empty feeds.
+
+:func:`drift_people` moves everyone's opinion, affect, habit, well-being, daily minutes, outrage
+expression and reward rate in one pass over people and one over the seen slots of each person's
+sessions, where the NumPy statement of drift (:func:`feedlab.behaviour.drift.drift_reference`)
+makes some 25 array passes and 8 ``bincount`` over everyone. It sums each person's impressions in
+float64 in the order ``bincount`` does (row by row, slot by slot), keeps every intermediate in the
+dtype NumPy gives it (float32 where a rate meets a float32 array, float64 where it meets a float64
+one) and clips as ``np.clip`` does, so its results are the reference's bit for bit;
+``tests/unit/behaviour/test_behaviour_drift.py`` checks them on ticks with and without impressions
+or engagement, repeated people, teens and people at the clip bounds.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from feedlab.core.arrays import BoolArray, FloatArray, IntArray
+from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
 from feedlab.core.kernels import chunk_bounds, counter_step, counter_unit, n_chunks_for
 
 _F0 = np.float32(0.0)
@@ -151,9 +161,11 @@ def answer_feeds(
                 * _exp32(c[GLANCE_MATCH] * m + c[GLANCE_AROUSAL] * arousal + c[GLANCE_QUALITY] * q)
             )
             glance = np.float32(glance * _weibull32(dice[6], c[INV_SHAPE], c[WEIBULL_MEAN]))
-            read = np.float32(c[READ] * _exp32(c[READ_QUALITY] * q + c[READ_MATCH] * m))
-            read = np.float32(read * _weibull32(dice[7], c[INV_SHAPE], c[WEIBULL_MEAN]))
-            d = np.float32(glance + read) if acts[0, i, j] else glance
+            d = glance
+            if acts[0, i, j]:  # reading time only after a click (the reference computes it always)
+                read = np.float32(c[READ] * _exp32(c[READ_QUALITY] * q + c[READ_MATCH] * m))
+                read = np.float32(read * _weibull32(dice[7], c[INV_SHAPE], c[WEIBULL_MEAN]))
+                d = np.float32(glance + read)
             value = m + c[VALUE_AROUSAL] * arousal + c[VALUE_NOVELTY] * nov + c[VALUE_QUALITY] * q
             running = np.float32(running + d)
             minutes_before = before_today + np.float32(running - d) / c[MINUTE]
@@ -201,3 +213,229 @@ def answer_feeds_threaded(
             person_columns, interest, post_columns, topics, is_false, seen[lo:hi],
             acts[:, lo:hi], dwell[lo:hi],
         )  # fmt: skip
+
+
+# Positions in the rate vector built by :func:`feedlab.behaviour.drift.drift`, float64. Rates the
+# reference applies to a float32 array (ASSIMILATION to HABIT_DECAY's and WELLBEING_RECOVERY's
+# per-tick products) hold their float32 rounding and are used as float32.
+(ASSIMILATION, REPULSION, CONFIDENCE, HOSTILE_AFFECT, CONTACT_AFFECT, HABIT_REWARD,
+ HABIT_ENGAGEMENT, HABIT_DECAY, WELLBEING_APPROVAL, WELLBEING_COMPARISON, WELLBEING_OVERUSE,
+ WELLBEING_OUTRAGE, WELLBEING_RECOVERY, INTEREST_DRIFT, OUTRAGE_LEARNING, REWARD_MEMORY,
+ N_RATES) = range(17)  # fmt: skip
+
+_HALF = np.float32(0.5)
+_MINUTE = np.float32(60.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _clip(v: float, lo: float, hi: float) -> float:
+    """``np.clip`` of one float64: NaN passes through, a value equal to a bound gives the bound."""
+    if np.isnan(v):
+        return v
+    v = v if v > lo else lo
+    return v if v < hi else hi
+
+
+@numba.njit(cache=True, inline="always")
+def _drift_person(
+    p: int,
+    leaning_step: float,
+    affect_step: float,
+    minutes: float,
+    comparison: float,
+    outrage_seen: float,
+    engagements: int,
+    liked: float,
+    person_columns: tuple[FloatArray, ...],
+    approval: tuple[F64Array, F64Array],
+    rates: F64Array,
+    out: tuple[FloatArray, ...],
+) -> None:
+    """Write person ``p``'s state after the tick, given the sums of their impressions."""
+    leaning, affect, _, need_of, habit, habit_baseline, wellbeing, wellbeing_baseline = (
+        person_columns[:8]
+    )
+    budget_of, minutes_today, expression, reward_rate = person_columns[8:]
+    likes_of, outrage_likes = approval
+    r = rates
+    out[0][p] = np.float32(_clip(np.float64(leaning[p]) + leaning_step, -1.0, 1.0))
+    out[1][p] = np.float32(_clip(np.float64(affect[p]) + affect_step, 0.0, 100.0))
+
+    need = np.float64(need_of[p])
+    h = habit[p]
+    decay = np.float32(np.float32(r[HABIT_DECAY]) * np.float32(h - habit_baseline[p]))
+    gain = r[HABIT_REWARD] * liked * need + r[HABIT_ENGAGEMENT] * np.float64(engagements)
+    out[2][p] = np.float32(_clip(np.float64(h) + (gain - np.float64(decay)), 0.0, 1.0))
+
+    before = minutes_today[p]
+    today = np.float64(before) + minutes
+    budget = budget_of[p]
+    gap_before = np.float32(before - budget)
+    over_before = _F0 if _F0 >= gap_before else gap_before  # np.maximum(0.0, gap)
+    gap_after = today - np.float64(budget)
+    over_after = 0.0 if 0.0 >= gap_after else gap_after
+    wb = wellbeing[p]
+    recovery = np.float32(np.float32(r[WELLBEING_RECOVERY]) * np.float32(wellbeing_baseline[p] - wb))
+    change = (
+        r[WELLBEING_APPROVAL] * liked * need
+        - r[WELLBEING_COMPARISON] * comparison
+        - r[WELLBEING_OVERUSE] * (over_after - np.float64(over_before)) / 60.0
+        - r[WELLBEING_OUTRAGE] * outrage_seen
+        + np.float64(recovery)
+    )
+    out[3][p] = np.float32(_clip(np.float64(wb) + change, 0.0, 1.0))
+    out[4][p] = np.float32(today)
+
+    likes = likes_of[p]
+    learned = r[OUTRAGE_LEARNING] * outrage_likes[p] / (1.0 + likes)
+    out[5][p] = np.float32(_clip(np.float64(expression[p]) + learned, 0.0, 1.0))
+    rate = np.float64(reward_rate[p])
+    out[6][p] = np.float32(rate + r[REWARD_MEMORY] * (likes - rate))
+
+
+@numba.njit(cache=True)
+def _session_chains(persons: IntArray, n_people: int) -> tuple[IntArray, BoolArray]:
+    """Link each session row to the same person's next row; mark each person's first row.
+
+    Returns ``(after, first)``: ``after[i]`` is the next row of ``persons[i]`` (-1 = none) and
+    ``first[i]`` whether row ``i`` is that person's first. Strictly increasing ``persons`` (the
+    engine's sessions) need no table; otherwise one ``(n_people,)`` table finds the repeats.
+    """
+    n = persons.size
+    after = np.full(n, -1, np.int64)
+    first = np.ones(n, np.bool_)
+    increasing = True
+    for i in range(1, n):
+        if persons[i] <= persons[i - 1]:
+            increasing = False
+            break
+    if not increasing:
+        last = np.full(n_people, -1, np.int64)
+        for i in range(n):
+            p = persons[i]
+            if last[p] >= 0:
+                after[last[p]] = i
+                first[i] = False
+            last[p] = i
+    return after, first
+
+
+@numba.njit(cache=True)
+def drift_people(
+    persons: IntArray,
+    feed: IntArray,
+    seen: BoolArray,
+    engaged: BoolArray,
+    dwell: FloatArray,
+    person_columns: tuple[FloatArray, ...],
+    is_teen: BoolArray,
+    approval: tuple[F64Array, F64Array],
+    liked: tuple[IntArray, F64Array],
+    post_columns: tuple[FloatArray, FloatArray, FloatArray],
+    post_ints: tuple[IntArray, IntArray],
+    rates: F64Array,
+    interest: FloatArray,
+    out: tuple[FloatArray, ...],
+) -> None:
+    """Drift everyone by one tick, writing ``out`` and the engaged people's rows of ``interest``.
+
+    Everyone is first drifted as if they saw nothing; then each person in session is drifted
+    again with the sums of the slots they saw, over all their sessions in row order (the order
+    ``np.bincount`` adds them in), and their row of ``interest`` moves toward the topics they
+    engaged with.
+
+    Args:
+        persons: who was in each session, ``(n,)`` int64.
+        feed: post slots shown, ``(n, k)`` int64.
+        seen: which slots were seen, ``(n, k)`` bool.
+        engaged: which slots got a click, like, share or reply, ``(n, k)`` bool.
+        dwell: seconds on each slot, ``(n, k)`` float32.
+        person_columns: leaning, affect toward the other side, outrage susceptibility, approval
+            need, habit, habit baseline, well-being, well-being baseline, time budget, minutes
+            today, outrage expression and reward rate, each ``(n_people,)`` float32.
+        is_teen: ``(n_people,)`` bool.
+        approval: likes received and their outrage sum, each ``(n_people,)`` float64.
+        liked: the people who received likes, ascending, and ``log1p`` of their likes (NumPy's,
+            as the reference's), ``(n_liked,)`` int64 and float64.
+        post_columns: the ring's leaning, outrage and quality, each ``(capacity,)`` float32.
+        post_ints: the ring's root author and main topic, each ``(capacity,)`` int32.
+        rates: the drift rates, in the order of this module's positions.
+        interest: true interests, ``(n_people, n_topics)`` float32, updated in place.
+        out: leaning, affect, habit, well-being, minutes today, outrage expression and reward
+            rate after the tick, each ``(n_people,)`` float32, written for everyone.
+    """
+    leaning, susceptibility = person_columns[0], person_columns[2]
+    post_leaning, outrage, quality = post_columns
+    root_author, topic_a = post_ints
+    liked_people, liked_values = liked
+    n_people = leaning.size
+    q = 0
+    for p in range(n_people):
+        lk = 0.0
+        if q < liked_people.size and liked_people[q] == p:
+            lk = liked_values[q]
+            q += 1
+        _drift_person(p, 0.0, 0.0, 0.0, 0.0, 0.0, 0, lk, person_columns, approval, rates, out)
+
+    assimilation = np.float32(rates[ASSIMILATION])
+    repulsion = np.float32(rates[REPULSION])
+    confidence = np.float32(rates[CONFIDENCE])
+    hostile_affect = -np.float32(rates[HOSTILE_AFFECT])
+    contact_affect = rates[CONTACT_AFFECT]
+    interest_drift = rates[INTEREST_DRIFT]
+    n_topics = interest.shape[1]
+    counts = np.zeros(n_topics, np.int64)
+    block = np.empty(n_topics, np.float64)
+    after, first = _session_chains(persons, n_people)
+    k = feed.shape[1]
+    for i in range(persons.size):
+        if not first[i]:
+            continue
+        w = persons[i]
+        x = leaning[w]
+        sus = susceptibility[w]
+        teen = 2.0 if is_teen[w] else 1.0  # 1.0 + is_teen
+        leaning_step = affect_step = minutes = comparison = outrage_seen = 0.0
+        engagements = 0
+        counts[:] = 0
+        row = i
+        while row >= 0:
+            for j in range(k):
+                s = feed[row, j]
+                if seen[row, j]:
+                    y = post_leaning[s]
+                    o = outrage[s]
+                    cross = (x >= _F0) != (y >= _F0)
+                    d = np.float32(y - x)
+                    near = abs(d) < confidence
+                    hostile = cross and o >= _HALF
+                    pull = np.float32(assimilation * d) if near else _F0
+                    push = np.float32(np.float32(repulsion * d) * o) if hostile and not near else _F0
+                    leaning_step += np.float64(np.float32(pull - push))
+                    animosity = np.float32(hostile_affect * o) if hostile else _F0
+                    contact = contact_affect if cross and not hostile else 0.0
+                    affect_step += np.float64(animosity) + contact
+                    minutes += np.float64(np.float32(dwell[row, j] / _MINUTE))
+                    if quality[s] > 0.75 and root_author[s] != w:  # upward comparison
+                        comparison += teen
+                    outrage_seen += np.float64(np.float32(o * sus))
+                if engaged[row, j]:
+                    engagements += 1
+                    counts[topic_a[s]] += 1
+            row = after[row]
+        lk = 0.0
+        at = np.searchsorted(liked_people, w)
+        if at < liked_people.size and liked_people[at] == w:
+            lk = liked_values[at]
+        _drift_person(
+            w, leaning_step, affect_step, minutes, comparison, outrage_seen, engagements, lk,
+            person_columns, approval, rates, out,
+        )  # fmt: skip
+        if engagements:
+            top = -np.inf
+            for t in range(n_topics):
+                b = np.float64(interest[w, t]) + interest_drift * np.float64(counts[t])
+                block[t] = b
+                top = b if b > top else top
+            for t in range(n_topics):
+                interest[w, t] = np.float32(block[t] / top)
