@@ -41,12 +41,16 @@ SEED = 1
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
-    """``"1000x1000,10000x1000"`` -> ``[(1000, 1000), (10000, 1000)]`` (people x items)."""
+    """``"1000x1000,10000x1000"`` -> ``[(1000, 1000), (10000, 1000)]`` (people x items).
+
+    Raises:
+        ValueError: naming the entry that is not two whole numbers >= 1 joined by ``x``.
+    """
     sizes = []
     for part in text.split(","):
         people, _, items = part.strip().partition("x")
-        if not people.isdigit() or not items.isdigit():
-            raise SystemExit(f"--sizes: expected PEOPLExITEMS entries, got {part!r}")
+        if not (people.isdigit() and items.isdigit() and int(people) >= 1 and int(items) >= 1):
+            raise ValueError(f"--sizes: expected PEOPLExITEMS entries >= 1, got {part.strip()!r}")
         sizes.append((int(people), int(items)))
     return sizes
 
@@ -235,7 +239,10 @@ def main() -> None:
     if args.feedlab_child:
         print(json.dumps(measure_feedlab(args.feedlab_child, args.steps)))
         return
-    sizes = parse_sizes(args.sizes)
+    try:
+        sizes = parse_sizes(args.sizes)
+    except ValueError as error:
+        parser.error(str(error))  # exits 2, as for any malformed flag
     python = trecs_python(args.trecs_python)
 
     def trecs(people: int, items: int, steps: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,8 +32,20 @@ def _cell(engine: str, people: int, seconds: float) -> dict:
 
 def test_parse_sizes(tc) -> None:
     assert tc.parse_sizes("1000x1000, 10000x500") == [(1000, 1000), (10000, 500)]
-    with pytest.raises(SystemExit, match="PEOPLExITEMS"):
+    with pytest.raises(ValueError, match="PEOPLExITEMS"):
         tc.parse_sizes("1000by1000")
+    with pytest.raises(ValueError, match="'0x10'"):
+        tc.parse_sizes("0x10")
+
+
+@pytest.mark.parametrize("value", ["1000by1000", "10x0", "x"])
+def test_malformed_sizes_exit_2_naming_the_flag(value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", value], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert f"--sizes: expected PEOPLExITEMS entries >= 1, got {value!r}" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_compare_never_runs_trecs_above_10k_and_adds_feedlab_only_sizes(tc) -> None:
