@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
+from feedlab.metrics import kernels
 from feedlab.platform.estimator import PersonModel, p_engage
 from feedlab.world.people import People
 from feedlab.world.posts import Posts
@@ -38,7 +39,31 @@ CONTENT_GROUPS: dict[str, ContentGroup] = {
 """Content groups whose exposure is a metric (``reach_<group>``) and whose amplification is
 reported against the chronological arm (Huszár et al. 2022). Ground truth is allowed here:
 metrics read the world. A new group (e.g. posts by bot accounts) is one more entry, with a
-matching ``reach_<group>`` spec in :mod:`feedlab.metrics.catalog`."""
+matching ``reach_<group>`` spec in :mod:`feedlab.metrics.catalog`; :func:`tally_sessions` counts
+a group that :func:`derive_groups` does not derive with its own pass over the seen slots."""
+
+
+def derive_groups(counts: IntArray) -> dict[str, int]:
+    """Impressions of the built-in content groups, from the compiled tally's trait counts.
+
+    :func:`feedlab.metrics.kernels.tally_seen` counts the traits the groups are made of (outrage
+    at or above the threshold, leaning below ``-LEANING_SIDE``, within it, above ``LEANING_SIDE``,
+    false); this is where they become the groups of :data:`CONTENT_GROUPS`, and
+    ``tests/unit/metrics/test_metrics_daily.py`` checks that both give the same counts. A
+    complement is the rest of the impressions: outrage is never NaN (it lies in [0, 1]).
+    """
+    n = int(counts[kernels.SEEN])
+    high = int(counts[kernels.OUTRAGE_HIGH])
+    false = int(counts[kernels.FALSE])
+    return {
+        "outrage_high": high,
+        "outrage_low": n - high,
+        "left": int(counts[kernels.LEFT]),
+        "centre": int(counts[kernels.CENTRE]),
+        "right": int(counts[kernels.RIGHT]),
+        "false": false,
+        "true": n - false,
+    }
 
 
 @dataclass
@@ -96,8 +121,49 @@ def tally_sessions(
     """Count one tick's sessions and impressions.
 
     ``predictions`` are the digital model's, ``(n_sessions, feed_size, n_actions)``: a sample of
-    the seen slots' probability of engaging is kept for the day's AUC.
+    the seen slots' probability of engaging is kept for the day's AUC. The impressions are counted
+    in one compiled pass (:func:`feedlab.metrics.kernels.tally_seen`), with the same sample drawn
+    from ``rng``: the tally equals :func:`tally_sessions_reference`'s bit for bit.
     """
+    tally.sessions[persons] += 1
+    tally.active[persons] = True
+    n_seen = int(np.count_nonzero(seen))
+    draws = rng.random(n_seen)
+    counts, consumed_people, consumed_roots, rows, cols, labels = kernels.tally_seen(
+        persons, feed, seen, engaged, dwell_seconds, draws,
+        min(1.0, AUC_SAMPLE_PER_TICK / max(n_seen, 1)), people.leaning, posts.outrage,
+        posts.leaning, posts.is_false, posts.topic_a, posts.root, np.float32(outrage_threshold),
+        np.float32(LEANING_SIDE), tally.minutes, tally.topic_counts,
+    )  # fmt: skip
+    tally.impressions += n_seen
+    tally.impressions_outrage += int(counts[kernels.OUTRAGE_HIGH])
+    tally.impressions_false += int(counts[kernels.FALSE])
+    tally.impressions_cross += int(counts[kernels.CROSS])
+    tally.consumed_people.append(consumed_people.astype(persons.dtype, copy=False))
+    tally.consumed_roots.append(consumed_roots)
+    groups = derive_groups(counts)
+    for group, member in CONTENT_GROUPS.items():
+        if group not in groups:  # a group added to CONTENT_GROUPS is counted by its own pass
+            groups[group] = int(member(people, posts, feed[seen], outrage_threshold).sum())
+        tally.group_impressions[group] = tally.group_impressions.get(group, 0) + groups[group]
+    tally.auc_scores.append(p_engage(predictions[rows, cols]))
+    tally.auc_labels.append(labels)
+
+
+def tally_sessions_reference(
+    tally: DayTally,
+    people: People,
+    posts: Posts,
+    persons: IntArray,
+    feed: IntArray,
+    seen: BoolArray,
+    engaged: BoolArray,
+    dwell_seconds: FloatArray,
+    predictions: FloatArray,
+    outrage_threshold: float,
+    rng: np.random.Generator,
+) -> None:
+    """NumPy reference of :func:`tally_sessions` (in place): the tally's definition."""
     tally.sessions[persons] += 1
     tally.active[persons] = True
     rows, cols = np.nonzero(seen)
