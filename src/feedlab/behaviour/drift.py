@@ -16,6 +16,9 @@
 * Interest drifts toward the topics a person engages with (the rabbit hole's slow pull).
 * Outrage expression grows when outrageous posts earn more likes than calm ones (Brady et al.
   2021, *Sci. Adv.*: social reinforcement of outrage).
+
+:func:`drift` computes all of it in compiled passes; :func:`drift_reference` states it in NumPy
+and is the definition the compiled passes are tested against.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import Field
 
+from feedlab.behaviour import kernels as bk
 from feedlab.core.arrays import F64Array, FloatArray, IntArray
 from feedlab.core.params import Params
 from feedlab.world.people import People
@@ -93,17 +97,113 @@ def drift(
 ) -> People:
     """Return people after one tick of exposure and social feedback.
 
+    One compiled pass over the seen slots of each person's sessions and one over people
+    (:func:`feedlab.behaviour.kernels.drift_people`) give the results of :func:`drift_reference`
+    bit for bit, without its per-impression and per-person temporaries.
+
+    The rows of interest that move are rewritten in place, like the post ring: the returned
+    people share ``people.interest`` with ``people`` (a read-only matrix is copied first). Nothing
+    reads the old people's interest after drift (the tick, the Gymnasium environment, traces and
+    checkpoints read the new people), and a copy of the matrix cost 64 MB a tick at 10^6 people.
+
     Args:
-        people: state before the tick.
+        people: state before the tick; the rows of its interest that move are rewritten.
         posts: the live posts (ground truth).
         persons: who was in session, shape ``(n_sessions,)``.
         feed: post slots shown, shape ``(n_sessions, feed_size)``.
         seen: which slots were seen, same shape.
         engaged: which seen slots got a click, like, share or reply, same shape.
-        dwell_seconds: seconds on each slot, same shape.
+        dwell_seconds: seconds on each slot, same shape, float32.
         approval: likes received this tick.
         params: drift rates.
         ticks_per_day: ticks in a day, to turn daily rates into per-tick ones.
+    """
+    n = people.n_people
+    interest = people.interest
+    if not interest.flags.writeable and engaged.any():
+        interest = interest.copy()
+    liked_people = np.flatnonzero(approval.likes)
+    out = tuple(np.empty(n, np.float32) for _ in range(7))
+    bk.drift_people(
+        persons.astype(np.int64, copy=False),
+        np.ascontiguousarray(feed, dtype=np.int64),
+        seen,
+        engaged,
+        dwell_seconds,
+        (
+            people.leaning, people.affect_out, people.outrage_susceptibility,
+            people.approval_need, people.habit, people.habit_baseline, people.wellbeing,
+            people.wellbeing_baseline, people.time_budget_min, people.minutes_today,
+            people.outrage_expression, people.reward_rate,
+        ),
+        people.is_teen,
+        (approval.likes, approval.outrage_likes),
+        (liked_people, np.log1p(approval.likes[liked_people])),  # NumPy's, as the reference's
+        (posts.leaning, posts.outrage, posts.quality),
+        (posts.root_author, posts.topic_a),
+        _rates(params, ticks_per_day),
+        interest,
+        out,
+    )  # fmt: skip
+    leaning, affect_out, habit, wellbeing, minutes_today, expression, reward_rate = out
+    return replace(
+        people,
+        leaning=leaning,
+        affect_out=affect_out,
+        habit=habit,
+        wellbeing=wellbeing,
+        minutes_today=minutes_today,
+        interest=interest,
+        outrage_expression=expression,
+        reward_rate=reward_rate,
+    )
+
+
+def _rates(params: DriftParams, ticks_per_day: int) -> F64Array:
+    """The drift rates in the order of :mod:`feedlab.behaviour.kernels`, float64.
+
+    A rate that :func:`drift_reference` applies to a float32 array is rounded to float32 there, as
+    NumPy rounds a Python float meeting a float32 array, per-tick products included; the others
+    meet float64 arrays and stay float64.
+    """
+    p = params
+    per_tick = 1.0 / ticks_per_day
+    rates = np.empty(bk.N_RATES, np.float64)
+    for position, value in (
+        (bk.ASSIMILATION, np.float32(p.assimilation)), (bk.REPULSION, np.float32(p.repulsion)),
+        (bk.CONFIDENCE, np.float32(p.confidence)),
+        (bk.HOSTILE_AFFECT, np.float32(p.hostile_affect)),
+        (bk.HABIT_DECAY, np.float32(p.habit_decay * per_tick)),
+        (bk.WELLBEING_RECOVERY, np.float32(p.wellbeing_recovery * per_tick)),
+        (bk.CONTACT_AFFECT, p.contact_affect), (bk.HABIT_REWARD, p.habit_reward),
+        (bk.HABIT_ENGAGEMENT, p.habit_engagement),
+        (bk.WELLBEING_APPROVAL, p.wellbeing_approval),
+        (bk.WELLBEING_COMPARISON, p.wellbeing_comparison),
+        (bk.WELLBEING_OVERUSE, p.wellbeing_overuse), (bk.WELLBEING_OUTRAGE, p.wellbeing_outrage),
+        (bk.INTEREST_DRIFT, p.interest_drift), (bk.OUTRAGE_LEARNING, p.outrage_learning),
+        (bk.REWARD_MEMORY, p.reward_memory),
+    ):  # fmt: skip
+        rates[position] = value
+    return rates
+
+
+def drift_reference(
+    people: People,
+    posts: Posts,
+    persons: IntArray,
+    feed: IntArray,
+    seen: np.ndarray,
+    engaged: np.ndarray,
+    dwell_seconds: FloatArray,
+    approval: Approval,
+    params: DriftParams,
+    ticks_per_day: int,
+) -> People:
+    """Return people after one tick of exposure and social feedback, in NumPy array passes.
+
+    The plain statement of the drift model, against which :func:`drift` is tested. Arguments and
+    result are those of :func:`drift`, except that ``people`` is left as it was: the interest
+    matrix is copied when a row of it moves.
     """
     n = people.n_people
     rows, cols = np.nonzero(seen)

@@ -215,9 +215,10 @@ def answer_feeds_threaded(
         )  # fmt: skip
 
 
-# Positions in the rate vector built by :func:`feedlab.behaviour.drift.drift`, float64. Rates the
-# reference applies to a float32 array (ASSIMILATION to HABIT_DECAY's and WELLBEING_RECOVERY's
-# per-tick products) hold their float32 rounding and are used as float32.
+# Positions in the rate vector built by :func:`feedlab.behaviour.drift.drift`, float64. The rates
+# that meet a float32 array in the reference (ASSIMILATION, REPULSION, CONFIDENCE, HOSTILE_AFFECT,
+# and HABIT_DECAY and WELLBEING_RECOVERY per tick) hold their float32 rounding and are used as
+# float32.
 (ASSIMILATION, REPULSION, CONFIDENCE, HOSTILE_AFFECT, CONTACT_AFFECT, HABIT_REWARD,
  HABIT_ENGAGEMENT, HABIT_DECAY, WELLBEING_APPROVAL, WELLBEING_COMPARISON, WELLBEING_OVERUSE,
  WELLBEING_OUTRAGE, WELLBEING_RECOVERY, INTEREST_DRIFT, OUTRAGE_LEARNING, REWARD_MEMORY,
@@ -236,88 +237,34 @@ def _clip(v: float, lo: float, hi: float) -> float:
     return v if v < hi else hi
 
 
-@numba.njit(cache=True, inline="always")
-def _drift_person(
-    p: int,
-    leaning_step: float,
-    affect_step: float,
-    minutes: float,
-    comparison: float,
-    outrage_seen: float,
-    engagements: int,
-    liked: float,
-    person_columns: tuple[FloatArray, ...],
-    approval: tuple[F64Array, F64Array],
-    rates: F64Array,
-    out: tuple[FloatArray, ...],
-) -> None:
-    """Write person ``p``'s state after the tick, given the sums of their impressions."""
-    leaning, affect, _, need_of, habit, habit_baseline, wellbeing, wellbeing_baseline = (
-        person_columns[:8]
-    )
-    budget_of, minutes_today, expression, reward_rate = person_columns[8:]
-    likes_of, outrage_likes = approval
-    r = rates
-    out[0][p] = np.float32(_clip(np.float64(leaning[p]) + leaning_step, -1.0, 1.0))
-    out[1][p] = np.float32(_clip(np.float64(affect[p]) + affect_step, 0.0, 100.0))
-
-    need = np.float64(need_of[p])
-    h = habit[p]
-    decay = np.float32(np.float32(r[HABIT_DECAY]) * np.float32(h - habit_baseline[p]))
-    gain = r[HABIT_REWARD] * liked * need + r[HABIT_ENGAGEMENT] * np.float64(engagements)
-    out[2][p] = np.float32(_clip(np.float64(h) + (gain - np.float64(decay)), 0.0, 1.0))
-
-    before = minutes_today[p]
-    today = np.float64(before) + minutes
-    budget = budget_of[p]
-    gap_before = np.float32(before - budget)
-    over_before = _F0 if _F0 >= gap_before else gap_before  # np.maximum(0.0, gap)
-    gap_after = today - np.float64(budget)
-    over_after = 0.0 if 0.0 >= gap_after else gap_after
-    wb = wellbeing[p]
-    recovery = np.float32(np.float32(r[WELLBEING_RECOVERY]) * np.float32(wellbeing_baseline[p] - wb))
-    change = (
-        r[WELLBEING_APPROVAL] * liked * need
-        - r[WELLBEING_COMPARISON] * comparison
-        - r[WELLBEING_OVERUSE] * (over_after - np.float64(over_before)) / 60.0
-        - r[WELLBEING_OUTRAGE] * outrage_seen
-        + np.float64(recovery)
-    )
-    out[3][p] = np.float32(_clip(np.float64(wb) + change, 0.0, 1.0))
-    out[4][p] = np.float32(today)
-
-    likes = likes_of[p]
-    learned = r[OUTRAGE_LEARNING] * outrage_likes[p] / (1.0 + likes)
-    out[5][p] = np.float32(_clip(np.float64(expression[p]) + learned, 0.0, 1.0))
-    rate = np.float64(reward_rate[p])
-    out[6][p] = np.float32(rate + r[REWARD_MEMORY] * (likes - rate))
-
-
 @numba.njit(cache=True)
-def _session_chains(persons: IntArray, n_people: int) -> tuple[IntArray, BoolArray]:
-    """Link each session row to the same person's next row; mark each person's first row.
+def _session_chains(persons: IntArray, n_people: int) -> tuple[IntArray, IntArray]:
+    """Link each session row to the same person's next row; list each person's first row.
 
-    Returns ``(after, first)``: ``after[i]`` is the next row of ``persons[i]`` (-1 = none) and
-    ``first[i]`` whether row ``i`` is that person's first. Strictly increasing ``persons`` (the
-    engine's sessions) need no table; otherwise one ``(n_people,)`` table finds the repeats.
+    Returns ``(after, heads)``: ``after[i]`` is the next row of ``persons[i]`` (-1 = none) and
+    ``heads`` the first row of each person in session, in ascending order of person. Strictly
+    increasing ``persons`` (the engine's sessions) need no table; otherwise one ``(n_people,)``
+    table finds the repeats.
     """
     n = persons.size
     after = np.full(n, -1, np.int64)
-    first = np.ones(n, np.bool_)
     increasing = True
     for i in range(1, n):
         if persons[i] <= persons[i - 1]:
             increasing = False
             break
-    if not increasing:
-        last = np.full(n_people, -1, np.int64)
-        for i in range(n):
-            p = persons[i]
-            if last[p] >= 0:
-                after[last[p]] = i
-                first[i] = False
-            last[p] = i
-    return after, first
+    if increasing:
+        return after, np.arange(n)
+    last = np.full(n_people, -1, np.int64)
+    first = np.ones(n, np.bool_)
+    for i in range(n):
+        p = persons[i]
+        if last[p] >= 0:
+            after[last[p]] = i
+            first[i] = False
+        last[p] = i
+    heads = np.flatnonzero(first)
+    return after, heads[np.argsort(persons[heads])]
 
 
 @numba.njit(cache=True)
@@ -339,10 +286,9 @@ def drift_people(
 ) -> None:
     """Drift everyone by one tick, writing ``out`` and the engaged people's rows of ``interest``.
 
-    Everyone is first drifted as if they saw nothing; then each person in session is drifted
-    again with the sums of the slots they saw, over all their sessions in row order (the order
-    ``np.bincount`` adds them in), and their row of ``interest`` moves toward the topics they
-    engaged with.
+    First, for each person in session, the slots they saw are summed over all their sessions in
+    row order (the order ``np.bincount`` adds them in) and their row of ``interest`` moves toward
+    the topics they engaged with; then every person's state is moved, with those sums or none.
 
     Args:
         persons: who was in each session, ``(n,)`` int64.
@@ -364,41 +310,41 @@ def drift_people(
         out: leaning, affect, habit, well-being, minutes today, outrage expression and reward
             rate after the tick, each ``(n_people,)`` float32, written for everyone.
     """
-    leaning, susceptibility = person_columns[0], person_columns[2]
+    leaning, affect, susceptibility, need_of, habit, habit_baseline = person_columns[:6]
+    wellbeing, wellbeing_baseline, budget_of, minutes_today, expression, reward_rate = (
+        person_columns[6:]
+    )
+    likes_of, outrage_likes = approval
+    liked_people, liked_values = liked
     post_leaning, outrage, quality = post_columns
     root_author, topic_a = post_ints
-    liked_people, liked_values = liked
-    n_people = leaning.size
-    q = 0
-    for p in range(n_people):
-        lk = 0.0
-        if q < liked_people.size and liked_people[q] == p:
-            lk = liked_values[q]
-            q += 1
-        _drift_person(p, 0.0, 0.0, 0.0, 0.0, 0.0, 0, lk, person_columns, approval, rates, out)
+    leaning_out, affect_out, habit_out, wellbeing_out, minutes_out, expression_out, reward_out = out
+    r = rates
+    assimilation = np.float32(r[ASSIMILATION])
+    repulsion = np.float32(r[REPULSION])
+    confidence = np.float32(r[CONFIDENCE])
+    hostile_affect = -np.float32(r[HOSTILE_AFFECT])
+    contact_affect = r[CONTACT_AFFECT]
+    habit_decay = np.float32(r[HABIT_DECAY])
+    recovery_rate = np.float32(r[WELLBEING_RECOVERY])
+    n_people, n_topics = interest.shape
+    k = feed.shape[1]
 
-    assimilation = np.float32(rates[ASSIMILATION])
-    repulsion = np.float32(rates[REPULSION])
-    confidence = np.float32(rates[CONFIDENCE])
-    hostile_affect = -np.float32(rates[HOSTILE_AFFECT])
-    contact_affect = rates[CONTACT_AFFECT]
-    interest_drift = rates[INTEREST_DRIFT]
-    n_topics = interest.shape[1]
+    # 1. Each person in session: sums over the slots they saw; interest moves toward engagement.
+    after, heads = _session_chains(persons, n_people)
+    sums = np.zeros((heads.size, 5), np.float64)  # leaning, affect, minutes, comparison, outrage
+    engagements = np.zeros(heads.size, np.int64)
     counts = np.zeros(n_topics, np.int64)
     block = np.empty(n_topics, np.float64)
-    after, first = _session_chains(persons, n_people)
-    k = feed.shape[1]
-    for i in range(persons.size):
-        if not first[i]:
-            continue
-        w = persons[i]
+    for h in range(heads.size):
+        w = persons[heads[h]]
         x = leaning[w]
         sus = susceptibility[w]
         teen = 2.0 if is_teen[w] else 1.0  # 1.0 + is_teen
         leaning_step = affect_step = minutes = comparison = outrage_seen = 0.0
-        engagements = 0
+        engaged_slots = 0
         counts[:] = 0
-        row = i
+        row = heads[h]
         while row >= 0:
             for j in range(k):
                 s = feed[row, j]
@@ -408,34 +354,88 @@ def drift_people(
                     cross = (x >= _F0) != (y >= _F0)
                     d = np.float32(y - x)
                     near = abs(d) < confidence
-                    hostile = cross and o >= _HALF
-                    pull = np.float32(assimilation * d) if near else _F0
-                    push = np.float32(np.float32(repulsion * d) * o) if hostile and not near else _F0
+                    hostile = cross & (o >= _HALF)
+                    # Masks multiply (by 0 or 1) where the reference selects: branches on these
+                    # unpredictable outcomes took twice as long. For finite posts and people the
+                    # products are finite, and a -0.0 in place of a 0.0 leaves a sum that starts
+                    # at +0.0 as it is.
+                    pull = np.float32(assimilation * d) * np.float32(near)
+                    push = np.float32(np.float32(repulsion * d) * o) * np.float32(hostile & ~near)
                     leaning_step += np.float64(np.float32(pull - push))
-                    animosity = np.float32(hostile_affect * o) if hostile else _F0
-                    contact = contact_affect if cross and not hostile else 0.0
+                    animosity = np.float32(hostile_affect * o) * np.float32(hostile)
+                    contact = contact_affect * np.float64(cross & ~hostile)
                     affect_step += np.float64(animosity) + contact
                     minutes += np.float64(np.float32(dwell[row, j] / _MINUTE))
-                    if quality[s] > 0.75 and root_author[s] != w:  # upward comparison
-                        comparison += teen
+                    upward = (quality[s] > 0.75) & (root_author[s] != w)
+                    comparison += teen * np.float64(upward)
                     outrage_seen += np.float64(np.float32(o * sus))
-                if engaged[row, j]:
-                    engagements += 1
+                    e = engaged[row, j]
+                    engaged_slots += e
+                    counts[topic_a[s]] += e
+                elif engaged[row, j]:  # counted, as in the reference (responses have none)
+                    engaged_slots += 1
                     counts[topic_a[s]] += 1
             row = after[row]
-        lk = 0.0
-        at = np.searchsorted(liked_people, w)
-        if at < liked_people.size and liked_people[at] == w:
-            lk = liked_values[at]
-        _drift_person(
-            w, leaning_step, affect_step, minutes, comparison, outrage_seen, engagements, lk,
-            person_columns, approval, rates, out,
-        )  # fmt: skip
-        if engagements:
+        sums[h, 0] = leaning_step
+        sums[h, 1] = affect_step
+        sums[h, 2] = minutes
+        sums[h, 3] = comparison
+        sums[h, 4] = outrage_seen
+        engagements[h] = engaged_slots
+        if engaged_slots:
             top = -np.inf
             for t in range(n_topics):
-                b = np.float64(interest[w, t]) + interest_drift * np.float64(counts[t])
+                b = np.float64(interest[w, t]) + r[INTEREST_DRIFT] * np.float64(counts[t])
                 block[t] = b
                 top = b if b > top else top
             for t in range(n_topics):
                 interest[w, t] = np.float32(block[t] / top)
+
+    # 2. Everyone: opinion, affect, habit, well-being, minutes, outrage expression, reward rate.
+    h = 0
+    q = 0
+    for p in range(n_people):
+        leaning_step = affect_step = minutes = comparison = outrage_seen = 0.0
+        engaged_slots = 0
+        if h < heads.size and persons[heads[h]] == p:
+            leaning_step, affect_step, minutes = sums[h, 0], sums[h, 1], sums[h, 2]
+            comparison, outrage_seen = sums[h, 3], sums[h, 4]
+            engaged_slots = engagements[h]
+            h += 1
+        lk = 0.0  # log(1 + likes received)
+        if q < liked_people.size and liked_people[q] == p:
+            lk = liked_values[q]
+            q += 1
+        leaning_out[p] = np.float32(_clip(np.float64(leaning[p]) + leaning_step, -1.0, 1.0))
+        affect_out[p] = np.float32(_clip(np.float64(affect[p]) + affect_step, 0.0, 100.0))
+
+        need = np.float64(need_of[p])
+        hab = habit[p]
+        decay = np.float32(habit_decay * np.float32(hab - habit_baseline[p]))
+        gain = r[HABIT_REWARD] * lk * need + r[HABIT_ENGAGEMENT] * np.float64(engaged_slots)
+        habit_out[p] = np.float32(_clip(np.float64(hab) + (gain - np.float64(decay)), 0.0, 1.0))
+
+        before = minutes_today[p]
+        today = np.float64(before) + minutes
+        budget = budget_of[p]
+        gap_before = np.float32(before - budget)
+        over_before = _F0 if gap_before <= _F0 else gap_before  # np.maximum(0.0, gap)
+        gap_after = today - np.float64(budget)
+        over_after = 0.0 if gap_after <= 0.0 else gap_after
+        wb = wellbeing[p]
+        recovery = np.float32(recovery_rate * np.float32(wellbeing_baseline[p] - wb))
+        change = (
+            r[WELLBEING_APPROVAL] * lk * need
+            - r[WELLBEING_COMPARISON] * comparison
+            - r[WELLBEING_OVERUSE] * (over_after - np.float64(over_before)) / 60.0
+            - r[WELLBEING_OUTRAGE] * outrage_seen
+            + np.float64(recovery)
+        )
+        wellbeing_out[p] = np.float32(_clip(np.float64(wb) + change, 0.0, 1.0))
+        minutes_out[p] = np.float32(today)
+
+        likes = likes_of[p]
+        learned = r[OUTRAGE_LEARNING] * outrage_likes[p] / (1.0 + likes)
+        expression_out[p] = np.float32(_clip(np.float64(expression[p]) + learned, 0.0, 1.0))
+        rate = np.float64(reward_rate[p])
+        reward_out[p] = np.float32(rate + r[REWARD_MEMORY] * (likes - rate))

@@ -54,7 +54,8 @@ class PeopleParams(Params):
 class People:
     """Per-person arrays: row ``i`` of every field belongs to person ``i``.
 
-    Static traits are drawn once; dynamic state is replaced by ``behaviour.drift`` each tick.
+    Static traits are drawn once; dynamic state is replaced by ``behaviour.drift`` each tick,
+    except the rows of ``interest`` it moves, which it rewrites in place.
     """
 
     interest: FloatArray  # (n_people, n_topics) float32, affinity in [0, 1], max 1 per row
