@@ -7,7 +7,9 @@ then masks. Its arithmetic is the reference's, in the reference's order and in f
 coefficient rounded to float32 as NumPy rounds a Python float meeting a float32 array), ``exp`` is
 correctly rounded on both sides (evaluated in float64), and the dice are the same counter-based
 uniforms, so the responses are the reference's bit for bit;
-``tests/unit/behaviour/test_behaviour_choice.py`` checks it on ragged, shifted and empty feeds.
+``tests/unit/behaviour/test_behaviour_choice.py`` checks it on ragged, shifted and empty feeds. A
+die is compared with a sigmoid only where a table of logits cannot tell the outcome
+(:func:`_below_sigmoid`, the same outcome in every case), which spares most ``exp`` calls.
 
 :func:`drift_people` moves everyone's opinion, affect, habit, well-being, daily minutes, outrage
 expression and reward rate in one pass over people and one over the seen slots of each person's
@@ -41,6 +43,36 @@ def _exp32(x: np.float32) -> np.float32:
 @numba.njit(cache=True, inline="always")
 def _sigmoid32(x: np.float32) -> np.float32:
     return np.float32(_F1 / (_F1 + _exp32(-x)))
+
+
+_BUCKETS = 64
+_MARGIN = 1e-3
+_EDGES = np.arange(_BUCKETS + 1, dtype=np.float64) / _BUCKETS
+with np.errstate(divide="ignore"):
+    _LOGIT_EDGES = np.log(_EDGES) - np.log1p(-_EDGES)  # -inf at 0, +inf at 1
+_SURELY_NOT = (_LOGIT_EDGES[:-1] - _MARGIN).astype(np.float32)
+_SURELY = (_LOGIT_EDGES[1:] + _MARGIN).astype(np.float32)
+"""Log-odds below which a die in bucket ``b`` (``[b/64, (b+1)/64)``) surely beats the sigmoid,
+and above which it surely does not: the logit of the bucket's edges, widened by ``_MARGIN``. At
+that distance the sigmoid differs from the edge by at least 1.5e-5, about a hundred times its
+float32 rounding, so the comparison's outcome is known without computing it."""
+
+
+@numba.njit(cache=True, inline="always")
+def _below_sigmoid(die: np.float32, z: np.float32) -> bool:
+    """``die < _sigmoid32(z)`` for a die in [0, 1), computing the sigmoid only when needed.
+
+    Most dice fall far from the sigmoid: a table of logits of 64 buckets of the die decides
+    them (:data:`_SURELY_NOT`, :data:`_SURELY`); only a die in the sigmoid's own bucket, about
+    one in sixty, takes the ``exp``. The outcome equals the direct comparison's in every case
+    (NaN logits fall through to it).
+    """
+    b = np.int64(die * np.float32(_BUCKETS))
+    if z < _SURELY_NOT[b]:
+        return False
+    if z > _SURELY[b]:
+        return True
+    return bool(die < _sigmoid32(z))
 
 
 @numba.njit(cache=True, inline="always")
@@ -155,7 +187,7 @@ def answer_feeds(
             logit[5] = c[FOLLOW_BASE] + c[INTEREST] * m + c[AGREEMENT] * agree
             for a in range(6):
                 z = logit[a] + shift[i, j, a] if shifted else logit[a]
-                acts[a, i, j] = dice[a] < _sigmoid32(z)
+                acts[a, i, j] = _below_sigmoid(dice[a], z)
             glance = np.float32(
                 c[DWELL]
                 * _exp32(c[GLANCE_MATCH] * m + c[GLANCE_AROUSAL] * arousal + c[GLANCE_QUALITY] * q)
@@ -178,7 +210,7 @@ def answer_feeds(
                 stop_logit = np.float32(np.float64(stop_logit) + 1.5)
             seen[i, j] = True
             dwell[i, j] = d
-            if dice[8] < _sigmoid32(stop_logit):
+            if _below_sigmoid(dice[8], stop_logit):
                 break
 
 
