@@ -153,6 +153,7 @@ def test_kernel_threads_do_not_change_results(seed: int, monkeypatch: pytest.Mon
     _count_calls(monkeypatch, calls, behaviour_kernels, "answer_feeds_threaded")
     _count_calls(monkeypatch, calls, candidates, "_gather_threaded")
     _count_calls(monkeypatch, calls, platform_kernels, "learn_seen_threaded")
+    _count_calls(monkeypatch, calls, core_kernels, "_ring_push_csr_threaded")
     monkeypatch.setattr(core_kernels, "THREADED_MIN_ITEMS", 0)  # every batch goes threaded
     with core_kernels.kernel_threads_for(2) as threads:
         if threads < 2:
@@ -165,6 +166,7 @@ def test_kernel_threads_do_not_change_results(seed: int, monkeypatch: pytest.Mon
         "answer_feeds_threaded",
         "_gather_threaded",
         "learn_seen_threaded",
+        "_ring_push_csr_threaded",
     }
     assert _same_rows(one, two)
 

@@ -651,8 +651,15 @@ def _ring_push_csr(
     values: AnyArray,
 ) -> None:
     """Push each value to every member of its source's group, groups in order."""
-    n_rows, size = ring.shape
+    _check_csr_push(ring.shape[0], indptr, members, sources)
+    _push_csr_rows(ring, head, indptr, members, sources, values, 0, ring.shape[0])
+
+
+@numba.njit(cache=True)
+def _check_csr_push(n_rows: int, indptr: AnyArray, members: AnyArray, sources: AnyArray) -> int:
+    """Raise unless every source is a group and every member a ring row; the pushes to make."""
     n_groups = indptr.size - 1
+    total = 0
     for i in range(sources.size):  # check everything first, so nothing is pushed on error
         g = sources[i]
         if g < 0 or g >= n_groups:
@@ -660,13 +667,53 @@ def _ring_push_csr(
         for m in range(indptr[g], indptr[g + 1]):
             if members[m] < 0 or members[m] >= n_rows:
                 raise IndexError("ring_push_csr: a row is outside the ring")
+        total += indptr[g + 1] - indptr[g]
+    return total
+
+
+@numba.njit(cache=True, inline="always")
+def _push_csr_rows(
+    ring: AnyArray,
+    head: IntArray,
+    indptr: AnyArray,
+    members: AnyArray,
+    sources: AnyArray,
+    values: AnyArray,
+    lo: int,
+    hi: int,
+) -> None:
+    """The pushes of :func:`_ring_push_csr` whose ring row is in ``[lo, hi)``, in order."""
+    size = ring.shape[1]
     for i in range(sources.size):
         g = sources[i]
         v = values[i]
         for m in range(indptr[g], indptr[g + 1]):
             r = members[m]
-            ring[r, head[r] % size] = v
-            head[r] += 1
+            if lo <= r < hi:
+                ring[r, head[r] % size] = v
+                head[r] += 1
+
+
+@numba.njit(cache=True, parallel=True)
+def _ring_push_csr_threaded(
+    ring: AnyArray,
+    head: IntArray,
+    indptr: AnyArray,
+    members: AnyArray,
+    sources: AnyArray,
+    values: AnyArray,
+    n_parts: int,
+) -> None:
+    """:func:`_ring_push_csr` on ``n_parts`` threads, each owning a contiguous band of rows.
+
+    Every thread reads all the groups but writes only its own rows, in the one-thread order, so
+    every ring row ends as on one thread; the random writes, the slow part, are shared out.
+    The groups must have been checked (:func:`_check_csr_push`).
+    """
+    n_rows = ring.shape[0]
+    for part in numba.prange(n_parts):
+        lo, hi = chunk_bounds(part, n_parts, n_rows)
+        _push_csr_rows(ring, head, indptr, members, sources, values, lo, hi)
 
 
 def ring_push_csr_reference(
@@ -702,7 +749,9 @@ def ring_push_csr(
 
     Group ``g`` is the rows ``members[indptr[g]:indptr[g + 1]]`` of a CSR list (a follower
     list, say). The pushes happen in the order :func:`ring_push` would make them from the
-    expanded lists: value by value, and within a value, member by member.
+    expanded lists: value by value, and within a value, member by member. With kernel threads
+    and at least :data:`THREADED_MIN_ITEMS` pushes, the threads share the rows out, each row
+    receiving its values in that order (:func:`_ring_push_csr_threaded`): the same result.
 
     Args:
         ring: ``(n_rows, width)`` buffer, updated in place.
@@ -735,7 +784,14 @@ def ring_push_csr(
     ):
         ring_push_csr_reference(ring, head, indptr, members, sources, values)
         return
-    _ring_push_csr(ring, head, indptr, members, sources, values.astype(ring.dtype, copy=False))
+    values = values.astype(ring.dtype, copy=False)
+    if _threads == 1:
+        _ring_push_csr(ring, head, indptr, members, sources, values)
+        return
+    if threaded(_check_csr_push(ring.shape[0], indptr, members, sources)):
+        _ring_push_csr_threaded(ring, head, indptr, members, sources, values, _threads)
+    else:
+        _push_csr_rows(ring, head, indptr, members, sources, values, 0, ring.shape[0])
 
 
 # --- smallest keys per group -----------------------------------------------------------------

@@ -289,6 +289,39 @@ def test_ring_push_csr_equals_the_expanded_ring_push(seed: int, n_values: int, w
     np.testing.assert_array_equal(head, expected_head)
 
 
+@pytest.mark.parametrize("width", [1, 4])
+def test_ring_push_csr_on_threads_equals_one_thread(
+    seed: int, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(seed)
+    n_rows, n_groups = 31, 25
+    indptr, members = _csr(rng, n_groups, n_rows)
+    ring = rng.integers(0, 100, size=(n_rows, width)).astype(np.uint32)
+    head = rng.integers(0, 3 * width, size=n_rows).astype(np.int64)
+    sources = rng.integers(0, n_groups, size=500).astype(np.int64)
+    values = rng.integers(1, 2**32, size=500).astype(np.uint32)
+    expected_ring, expected_head = ring.copy(), head.copy()
+    kernels.ring_push_csr(expected_ring, expected_head, indptr, members, sources, values)
+    calls = []
+    original = kernels._ring_push_csr_threaded
+
+    def counted(*args: object) -> None:
+        calls.append(args[-1])
+        original(*args)
+
+    monkeypatch.setattr(kernels, "_ring_push_csr_threaded", counted)
+    monkeypatch.setattr(kernels, "THREADED_MIN_ITEMS", 0)
+    with kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core: Numba has no second thread")
+        kernels.ring_push_csr(ring, head, indptr, members, sources, values)
+        with pytest.raises(IndexError, match="outside the groups"):  # checked before pushing
+            kernels.ring_push_csr(ring, head, indptr, members, np.array([n_groups]), values[:1])
+    assert calls == [2]
+    np.testing.assert_array_equal(ring, expected_ring)
+    np.testing.assert_array_equal(head, expected_head)
+
+
 def test_ring_push_csr_pushes_value_by_value_then_member_by_member() -> None:
     ring = np.zeros((3, 3), np.uint32)
     head = np.zeros(3, np.int64)
