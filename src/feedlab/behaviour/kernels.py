@@ -27,7 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
+from feedlab.core.arrays import AnyArray, BoolArray, F64Array, FloatArray, IntArray
 from feedlab.core.kernels import chunk_bounds, counter_step, counter_unit, n_chunks_for
 
 _F0 = np.float32(0.0)
@@ -471,3 +471,25 @@ def drift_people(
         expression_out[p] = np.float32(_clip(np.float64(expression[p]) + learned, 0.0, 1.0))
         rate = np.float64(reward_rate[p])
         reward_out[p] = np.float32(rate + r[REWARD_MEMORY] * (likes - rate))
+
+
+@numba.njit(cache=True)
+def count_live_views(
+    seen: BoolArray, feed: IntArray, post_id: AnyArray, root: AnyArray, views: AnyArray
+) -> None:
+    """Add one view to the cascade root of every seen slot whose root is still in the ring.
+
+    ``feed`` holds ring slots ``(n, k)``, ``seen`` which were seen; a root id's slot is
+    ``id & (capacity - 1)`` and it is live when that slot still holds it. Integer counts: the
+    order of the additions does not matter, and the result is
+    ``np.add.at(views, live_root_slots, 1)``'s.
+    """
+    n, k = seen.shape
+    mask = np.uint32(views.shape[0] - 1)
+    for i in range(n):
+        for j in range(k):
+            if seen[i, j]:
+                r = root[feed[i, j]]
+                q = np.int64(r & mask)
+                if post_id[q] == r:
+                    views[q] += 1

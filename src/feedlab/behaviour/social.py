@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from feedlab.behaviour import kernels as bk
 from feedlab.behaviour.choice import Responses
 from feedlab.behaviour.drift import Approval
 from feedlab.core.arrays import IntArray
@@ -53,9 +54,7 @@ def social_effects(
     Also records cascade views, sizes and depths on the cascades' original posts (in place: the
     ring is the one mutable buffer of the world).
     """
-    rows, cols = np.nonzero(responses.seen)
-    seen_slots = feed[rows, cols]
-    _record_on_roots(posts, posts.root[seen_slots], posts.cascade_views, np.ones(rows.size))
+    bk.count_live_views(responses.seen, feed, posts.id, posts.root, posts.cascade_views)
 
     s_rows, s_cols = np.nonzero(responses.share)
     shared = feed[s_rows, s_cols]
@@ -84,6 +83,12 @@ def social_effects(
         follow_src=follow_src,
         follow_dst=follow_dst,
     )
+
+
+def record_views_reference(posts: Posts, feed: IntArray, seen: np.ndarray) -> None:
+    """NumPy reference of :func:`feedlab.behaviour.kernels.count_live_views` (in place)."""
+    rows, cols = np.nonzero(seen)
+    _record_on_roots(posts, posts.root[feed[rows, cols]], posts.cascade_views, np.ones(rows.size))
 
 
 def _record_on_roots(
