@@ -450,3 +450,22 @@ def test_a_simulation_keeps_blas_to_one_thread() -> None:
     threads = ast.literal_eval(done.stdout.strip().splitlines()[-1])
     assert threads, "NumPy links a BLAS"
     assert all(n == 1 for n in threads)
+
+
+def test_freed_large_arrays_are_reused_without_new_page_faults() -> None:
+    import platform
+    import resource
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert kernels.reuse_freed_memory()
+    assert kernels.reuse_freed_memory()  # a second call is harmless
+    size = 64 * 2**20 // 4  # above glibc's largest mmap threshold (32 MB)
+    first = np.ones(size, np.float32)
+    del first
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    again = np.ones(size, np.float32)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert again.sum() == size
+    # a fresh mmap would fault every page in again: 16,384 faults of 4 KiB, 32 of 2 MiB
+    assert faults < 16
