@@ -32,12 +32,15 @@ from __future__ import annotations
 
 import ctypes
 import platform
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import llvmlite.ir as llvm_ir
 import numba
 import numpy as np
 import numpy.typing as npt
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 from threadpoolctl import threadpool_limits
 
 from feedlab.core.arrays import AnyArray, BoolArray, F64Array, IntArray
@@ -136,6 +139,51 @@ _CHUNKS = 64  # enough to balance 16 threads; asking Numba for the count would d
 def n_chunks_for(n: int) -> int:
     """Chunks for ``n`` rows: :data:`_CHUNKS`, at least one row each (at least one chunk)."""
     return max(1, min(n, _CHUNKS))
+
+
+PREFETCH_AHEAD = 12
+"""How many items ahead a gather kernel asks for the memory it will read (see :func:`prefetch`).
+
+Measured on a captured 100k-person tick (711,000 candidates): 6 and 12 ahead cut the candidate
+pass by a quarter or more, 24 and 48 by less."""
+
+
+@intrinsic
+def _prefetch(typingctx: object, array: types.Array, index: types.Integer) -> object:
+    """Ask the CPU to load the cache line of ``array[index]`` (of row ``index`` if 2-D) early.
+
+    A hint with no effect on any value: it compiles to LLVM's ``prefetch`` (read, keep in every
+    cache level), which the CPU may drop. Some gathers of the hot path read a few words of rows
+    picked at random from tables larger than the caches (ring slots): the candidate pass ran
+    2.5x faster on the same candidates sorted by slot, so it waits on memory, not on arithmetic.
+    Such a kernel names the rows it will read :data:`PREFETCH_AHEAD` items from now. Compiled
+    code only (Numba ``@intrinsic``); the index is not checked, as a prefetch cannot fault.
+    """
+    signature = types.void(array, index)
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        array_type = sig.args[0]
+        data = context.make_array(array_type)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        row = context.cast(builder, args[1], sig.args[1], types.intp)
+        at = [row] + [zero] * (array_type.ndim - 1)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, data, at, wraparound=False)
+        byte = llvm_ir.IntType(8).as_pointer()
+        i32 = llvm_ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            llvm_ir.FunctionType(llvm_ir.VoidType(), [byte, i32, i32, i32]),
+            "llvm.prefetch.p0i8",
+        )
+        read, keep, data_cache = (llvm_ir.Constant(i32, v) for v in (0, 3, 1))
+        builder.call(function, [builder.bitcast(pointer, byte), read, keep, data_cache])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+prefetch: Callable[[AnyArray, int | np.integer], None] = _prefetch  # type: ignore[assignment]
+"""The compiled-code hint of :func:`_prefetch`, typed for callers."""
 
 
 # SplitMix64 constants (Steele et al. 2014).

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import F64Array, FloatArray, IntArray, U32Array
-from feedlab.core.kernels import threaded
+from feedlab.core.kernels import kernel_threads, threaded
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS, ImpressionLog, PostView
@@ -427,10 +427,7 @@ def learn_impressions(
     grad = np.zeros((N_ACTIONS, 3 + N_SHARED))
     y_sum = np.zeros(N_ACTIONS, np.float32)
     night = bool(hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1])
-    learn_pass = kernels.learn_seen
-    if threaded(n_seen) and kernels.distinct(log.persons, model.n_people):
-        learn_pass = kernels.learn_seen_threaded
-    touched, roots = learn_pass(
+    arguments = (
         log.seen, log.persons, log.post_ids, log.actions, log.dwell_seconds, feature_row,
         features.shared, features.person_logit, features.post_logit, predictions,
         view.id, view.root, view.topic_a, view.slant, view.exclamations, night,
@@ -441,6 +438,10 @@ def learn_impressions(
         ),
         model.post_impressions, model.post_actions, grad, y_sum, seen_persons, seen_roots,
     )  # fmt: skip
+    if threaded(n_seen) and kernels.distinct(log.persons, model.n_people):
+        touched, roots = kernels.learn_seen_threaded(*arguments, kernel_threads())
+    else:
+        touched, roots = kernels.learn_seen(*arguments)
     grad /= n_seen
     y_mean = y_sum / n_seen  # float32, as the reference's y.mean(axis=0)
     return _apply_update(model, grad, y_mean, touched, roots, params), seen_persons, seen_roots

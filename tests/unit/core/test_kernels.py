@@ -6,6 +6,7 @@ import ast
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -469,3 +470,26 @@ def test_freed_large_arrays_are_reused_without_new_page_faults() -> None:
     assert again.sum() == size
     # a fresh mmap would fault every page in again: 16,384 faults of 4 KiB, 32 of 2 MiB
     assert faults < 16
+
+
+@numba.njit(cache=False)
+def _sum_with_prefetch(values: np.ndarray, table: np.ndarray, index: np.ndarray) -> float:
+    total = 0.0
+    for i in range(index.size):
+        kernels.prefetch(values, index[i] + 1_000_000)  # far outside: a hint cannot fault
+        kernels.prefetch(table, index[i])
+        total += values[index[i]] + table[index[i], 1]
+    return total
+
+
+def test_prefetch_is_a_hint_that_changes_no_value() -> None:
+    """1-D and 2-D arrays compile; the result equals the plain sum, even prefetching past the end."""
+    rng = np.random.default_rng(3)
+    values = rng.random(1000)
+    table = rng.random((1000, 3)).astype(np.float32)
+    index = rng.integers(0, 1000, 5000)
+    got = _sum_with_prefetch(values, table, index)
+    want = 0.0
+    for i in index:  # the same additions in the same order
+        want += values[i] + np.float64(table[i, 1])
+    assert got == want

@@ -262,6 +262,41 @@ def test_learning_in_one_pass_equals_learning_from_gathered_features(
     assert (want.post_impressions > 0).any() and (want.night_minutes > 0).any() == (hour < 5)
 
 
+@pytest.mark.parametrize("groups", [1, 2, 3, 7, 80])
+def test_threaded_learning_is_the_same_for_any_number_of_groups(seed: int, groups: int) -> None:
+    """The gradient alone on one group and the counters shared out by the others change nothing."""
+    model, log, view, feats, feature_row, predictions = _learning_case(seed, 300, 12)
+
+    def run(threaded_groups: int | None) -> tuple:
+        m = deepcopy(model)
+        grad = np.zeros((N_ACTIONS, 3 + N_SHARED))
+        y_sum = np.zeros(N_ACTIONS, np.float32)
+        n_seen = int(log.seen.sum())
+        who, roots = np.empty(n_seen, np.int64), np.empty(n_seen, np.uint32)
+        arguments = (
+            log.seen, log.persons, log.post_ids, log.actions, log.dwell_seconds, feature_row,
+            feats.shared, feats.person_logit, feats.post_logit, predictions, view.id, view.root,
+            view.topic_a, view.slant, view.exclamations, False,
+            (
+                m.impressions, m.action_counts, m.topic_shown, m.topic_engaged, m.leaning_sum,
+                m.leaning_weight, m.shown_slant, m.excl_engaged, m.excl_shown, m.minutes,
+                m.night_minutes,
+            ),
+            m.post_impressions, m.post_actions, grad, y_sum, who, roots,
+        )  # fmt: skip
+        if threaded_groups is None:
+            touched, cascades = kernels.learn_seen(*arguments)
+        else:
+            touched, cascades = kernels.learn_seen_threaded(*arguments, threaded_groups)
+        return m, grad, y_sum, who, roots, touched, cascades
+
+    want, got = run(None), run(groups)
+    for name in PersonModel.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got[0], name), getattr(want[0], name), err_msg=name)
+    for a, b in zip(got[1:], want[1:], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("duplicate", [False, True])
 def test_threaded_learning_equals_learning_on_one_thread(
     seed: int, duplicate: bool, monkeypatch: pytest.MonkeyPatch
