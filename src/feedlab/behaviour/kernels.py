@@ -493,3 +493,38 @@ def count_live_views(
                 q = np.int64(r & mask)
                 if post_id[q] == r:
                     views[q] += 1
+
+
+@numba.njit(cache=True)
+def social_proof_boosts(
+    feed: IntArray,
+    root: AnyArray,
+    capacity: int,
+    root_likes: AnyArray,
+    like: int,
+    weight: float,
+    shift: FloatArray,
+) -> None:
+    """Write each shown slot's social-proof boost into the click and like channels of ``shift``.
+
+    ``feed`` holds ring slots ``(n, k)`` (``-1`` empty, left at 0); a post displays the likes
+    logged on its cascade root, ``root_likes[root[s] & (capacity - 1), like]`` (float32);
+    ``shift`` is ``(n, k, 6)`` float32, zero on entry. The boost is
+    :func:`~feedlab.behaviour.social_proof.social_proof_shift`'s, in its float32 steps
+    (``weight`` rounded to float32, ``log10`` of ``1 + max(likes, 0)``), computed only where a
+    post is shown, and not at all for the third or so of them with no likes (a boost of 0).
+    """
+    n, k = feed.shape
+    mask = np.uint32(capacity - 1)
+    w = np.float32(weight)
+    one = np.float32(1.0)
+    for i in range(n):
+        for j in range(k):
+            s = feed[i, j]
+            if s < 0:
+                continue
+            likes = root_likes[np.int64(root[s] & mask), like]
+            if likes > 0 or likes != likes:  # NaN propagates, as through np.maximum
+                boost = np.float32(w * np.log10(one + likes))
+                shift[i, j, 0] = boost
+                shift[i, j, 1] = boost

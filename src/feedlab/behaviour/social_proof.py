@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from feedlab.core.arrays import FloatArray
+from feedlab.behaviour import kernels
+from feedlab.core.arrays import AnyArray, FloatArray, IntArray
 from feedlab.core.params import Params
 
 CLICK_CHANNEL = 0
@@ -42,4 +43,28 @@ def social_proof_shift(likes_shown: FloatArray, params: SocialProofParams) -> Fl
     boost = params.weight * np.log10(1.0 + np.maximum(likes_shown, 0.0))
     shift[..., CLICK_CHANNEL] = boost
     shift[..., LIKE_CHANNEL] = boost
+    return shift
+
+
+def displayed_likes_shift(
+    feed: IntArray,
+    root: AnyArray,
+    capacity: int,
+    counts: FloatArray,
+    like: int,
+    params: SocialProofParams,
+) -> FloatArray:
+    """:func:`social_proof_shift` of the likes displayed on each slot of ``feed``, in one pass.
+
+    ``feed`` holds ring slots ``(n_sessions, k)``, ``-1`` empty (no likes displayed); a post
+    displays the likes logged on its cascade root, ``counts[root[slot] & (capacity - 1), like]``.
+    The same values as gathering the likes and calling :func:`social_proof_shift`
+    (:func:`~feedlab.behaviour.kernels.social_proof_boosts`).
+    """
+    shift = np.zeros((*feed.shape, N_RESPONSE_CHANNELS), np.float32)
+    if params.weight == 0.0 or feed.size == 0:
+        return shift
+    kernels.social_proof_boosts(
+        np.ascontiguousarray(feed, np.int64), root, capacity, counts, like, params.weight, shift
+    )
     return shift

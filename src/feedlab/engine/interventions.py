@@ -26,7 +26,7 @@ from feedlab.behaviour.interventions import (
     label_shift,
 )
 from feedlab.behaviour.params import BehaviourParams
-from feedlab.behaviour.social_proof import social_proof_shift
+from feedlab.behaviour.social_proof import displayed_likes_shift
 from feedlab.core.arrays import FloatArray, IntArray, U32Array
 from feedlab.core.errors import ConfigError, UnknownComponentError, did_you_mean
 from feedlab.core.params import Params
@@ -440,10 +440,10 @@ def response_shift(
     """Log-odds shifts of the served slots: social proof of displayed likes, labels."""
     shift = None
     if interventions.get(HiddenLikes) is None and behaviour.social_proof.weight > 0:
-        root_slots = view.slots_of(view.root[np.maximum(served.slots, 0)])
-        likes = platform.model.post_actions[root_slots, LOGGED_ACTIONS.index("like")]
-        shown = np.where(served.slots >= 0, likes, 0.0)
-        shift = social_proof_shift(shown, behaviour.social_proof)
+        shift = displayed_likes_shift(
+            served.slots, view.root, view.capacity, platform.model.post_actions,
+            LOGGED_ACTIONS.index("like"), behaviour.social_proof,
+        )  # fmt: skip
     label = interventions.get(MisinfoLabel)
     if label is not None:
         more = label_shift(labelled(rt.platform, view, served.slots), label.share_effect)

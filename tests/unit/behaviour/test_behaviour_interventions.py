@@ -11,7 +11,11 @@ from feedlab.behaviour.interventions import (
     fact_check,
     label_shift,
 )
-from feedlab.behaviour.social_proof import SocialProofParams, social_proof_shift
+from feedlab.behaviour.social_proof import (
+    SocialProofParams,
+    displayed_likes_shift,
+    social_proof_shift,
+)
 from feedlab.core.random import Streams
 from feedlab.world.bots import AdversaryParams, bot_follows, choose_bots
 from feedlab.world.people import PeopleParams, generate_people
@@ -50,6 +54,29 @@ def test_label_and_social_proof_shift_the_right_actions() -> None:
     assert proof[0, 0].tolist() == [0] * 6
     assert proof[0, 1, :2].tolist() == pytest.approx([1.0, 1.0])  # 0.5 x log10(100)
     assert not proof[0, 1, 2:].any()
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.15, 2.5])
+def test_displayed_likes_shift_equals_gathering_the_likes(seed: int, weight: float) -> None:
+    """One pass over the slots gives social_proof_shift of the root's likes, bit for bit."""
+    rng = np.random.default_rng(seed)
+    capacity, n, k = 1 << 12, 300, 20
+    root = rng.integers(1, 1 << 20, capacity).astype(np.uint32)
+    counts = np.zeros((capacity, 7), np.float32)
+    counts[:, 1] = np.where(rng.random(capacity) < 0.4, 0, rng.exponential(30, capacity))
+    counts[:5, 1] = [-0.0, -2.0, np.nan, np.inf, 1e-30]  # never logged, but defined
+    counts[:, 0] = 1e6  # other actions are not displayed
+    feed = np.where(rng.random((n, k)) < 0.1, -1, rng.integers(0, capacity, (n, k)))
+    feed[0, :5] = np.arange(5)
+    root[:5] = np.arange(5) + capacity  # their own roots: slots 0-4
+    params = SocialProofParams(weight=weight)
+    likes = counts[(root[np.maximum(feed, 0)] & (capacity - 1)).astype(np.int64), 1]
+    want = social_proof_shift(np.where(feed >= 0, likes, 0.0), params)
+    got = displayed_likes_shift(feed, root, capacity, counts, 1, params)
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    assert (got[..., 2:] == 0).all() and (got[feed < 0] == 0).all()
+    assert displayed_likes_shift(feed[:0], root, capacity, counts, 1, params).shape == (0, k, 6)
 
 
 def test_a_negative_share_shift_lowers_shares_with_the_same_dice(seed: int) -> None:
