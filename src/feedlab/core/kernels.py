@@ -33,6 +33,7 @@ from __future__ import annotations
 import ctypes
 import platform
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import llvmlite.ir as llvm_ir
@@ -124,6 +125,30 @@ def kernel_threads_for(n: int) -> Iterator[int]:
 def threaded(items: int) -> bool:
     """Whether a batch of ``items`` goes to a kernel's threaded twin."""
     return _threads > 1 and items >= THREADED_MIN_ITEMS
+
+
+_pool: tuple[ThreadPoolExecutor, int] | None = None  # NumPy passes' threads, and how many
+
+
+def in_place_on_threads(function: Callable[[AnyArray], object], array: AnyArray) -> AnyArray:
+    """Apply the in-place NumPy pass ``function`` to ``array``, in row blocks on the kernel threads.
+
+    For elementwise passes only (each value's result depends on that value alone), which then
+    give exactly the values of one call on the whole array. NumPy's ufunc loops release the GIL,
+    so the blocks run at once; a batch that :func:`threaded` would not split runs in one call.
+    Returns ``array``.
+    """
+    global _pool
+    n = array.shape[0] if array.ndim else 0
+    if not threaded(array.size) or n < _threads:
+        function(array)
+        return array
+    if _pool is None or _pool[1] < _threads:
+        _pool = (ThreadPoolExecutor(_threads, thread_name_prefix="feedlab-numpy"), _threads)
+    blocks = [array[n * t // _threads : n * (t + 1) // _threads] for t in range(_threads)]
+    for done in [_pool[0].submit(function, block) for block in blocks]:
+        done.result()
+    return array
 
 
 @numba.njit(cache=True, inline="always")

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import Field
 
 from feedlab.core.arrays import F64Array, FloatArray, IntArray, U32Array
-from feedlab.core.kernels import kernel_threads, threaded
+from feedlab.core.kernels import in_place_on_threads, kernel_threads, threaded
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS, ImpressionLog, PostView
@@ -128,7 +128,24 @@ class PersonModel:
         return total
 
     def estimated_interest(self, persons: IntArray) -> FloatArray:
-        """Smoothed engagement rate by topic, max 1 per person, ``(len(persons), n_topics)``."""
+        """Smoothed engagement rate by topic, max 1 per person, ``(len(persons), n_topics)``.
+
+        One compiled pass (:func:`feedlab.platform.kernels.estimated_interest`) for an integer
+        array of persons over float32 counters; the same values as :meth:`interest_reference`.
+        """
+        if (
+            isinstance(persons, np.ndarray)
+            and persons.ndim == 1
+            and persons.dtype.kind in "iu"
+            and persons.dtype != np.uint64
+            and self.topic_engaged.dtype == self.topic_shown.dtype == np.float32
+            and self.topic_engaged.shape[1] > 0
+        ):
+            return kernels.estimated_interest(self.topic_engaged, self.topic_shown, persons)
+        return self.interest_reference(persons)
+
+    def interest_reference(self, persons: IntArray) -> FloatArray:
+        """NumPy reference of :meth:`estimated_interest`."""
         rate = (self.topic_engaged[persons] + 0.5) / (self.topic_shown[persons] + 2.0)
         return (rate / rate.max(axis=1, keepdims=True)).astype(np.float32)
 
@@ -312,7 +329,7 @@ def predict_pairs(
         model.post_weight.astype(np.float32), model.bias.astype(np.float32),
         tick, lifetime, shared, person_part, post_part, z,
     )  # fmt: skip
-    p = _sigmoid_in_place(z[:m])
+    p = in_place_on_threads(_sigmoid_in_place, z[:m])
     if pad:
         z[m] = 0.0
         p = z

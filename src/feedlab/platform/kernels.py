@@ -864,3 +864,40 @@ def learn_seen_threaded(
                 seen_roots,
             )  # fmt: skip
     return np.flatnonzero(person_seen), touched[: n_touched[0]]
+
+
+@numba.njit(cache=True)
+def estimated_interest(engaged: AnyArray, shown: AnyArray, persons: AnyArray) -> AnyArray:
+    """Smoothed engagement rate by topic of ``persons``, divided by each row's largest.
+
+    ``(engaged + 0.5) / (shown + 2)`` then ``rate / rate.max(axis=1)``, in float32 (the
+    counters' dtype) as NumPy computes them, without the gathered copies; a NaN rate makes its
+    row's maximum NaN, as ``max`` does.
+
+    Raises:
+        IndexError: if a person is outside the counters.
+    """
+    n_people, n_topics = engaged.shape
+    out = np.empty((persons.size, n_topics), np.float32)
+    half = np.float32(0.5)
+    two = np.float32(2.0)
+    for i in range(persons.size):
+        p = persons[i]
+        if p < 0 or p >= n_people:
+            raise IndexError("estimated_interest: a person is outside the counters")
+        largest = -np.inf
+        for t in range(n_topics):
+            rate = np.float32((engaged[p, t] + half) / (shown[p, t] + two))
+            out[i, t] = rate
+            if rate > largest or rate != rate:
+                largest = rate
+            if largest != largest:
+                break
+        if largest != largest:
+            for t in range(n_topics):
+                out[i, t] = np.nan
+            continue
+        top = np.float32(largest)
+        for t in range(n_topics):
+            out[i, t] = np.float32(out[i, t] / top)
+    return out

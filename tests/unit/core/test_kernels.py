@@ -493,3 +493,24 @@ def test_prefetch_is_a_hint_that_changes_no_value() -> None:
     for i in index:  # the same additions in the same order
         want += values[i] + np.float64(table[i, 1])
     assert got == want
+
+
+@pytest.mark.parametrize("shape", [(0, 7), (1, 7), (3, 7), (60_001, 7), (200_000,)])
+def test_in_place_on_threads_gives_the_one_call_values(
+    shape: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row blocks on two threads equal one call on the whole array, for any number of rows."""
+    monkeypatch.setattr(kernels, "THREADED_MIN_ITEMS", 0)
+    values = np.random.default_rng(5).normal(0, 4, shape).astype(np.float32)
+
+    def logistic(z: np.ndarray) -> None:
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        np.reciprocal(z, out=z)
+
+    want = values.copy()
+    logistic(want)
+    with kernels.kernel_threads_for(2):
+        got = kernels.in_place_on_threads(logistic, values.copy())
+    np.testing.assert_array_equal(got, want)

@@ -349,3 +349,22 @@ def test_learning_from_a_tick_with_no_impressions_changes_nothing(seed: int) -> 
     assert who.size == 0 and roots.size == 0
     for name in PersonModel.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(got, name), getattr(before, name), err_msg=name)
+
+
+def test_estimated_interest_equals_the_numpy_reference(seed: int) -> None:
+    """The compiled rate of each person's topics equals the gathered NumPy formula, NaN included."""
+    rng = np.random.default_rng(seed)
+    engaged = rng.poisson(3, (500, 6)).astype(np.float32)
+    shown = engaged + rng.poisson(10, (500, 6)).astype(np.float32)
+    engaged[5, 3] = np.nan
+    shown[7, 0] = np.inf
+    engaged[9] = 1e30
+    persons = np.concatenate([rng.integers(0, 500, 3000), [5, 7, 9]])
+    want_rate = (engaged[persons] + 0.5) / (shown[persons] + 2.0)
+    want = (want_rate / want_rate.max(axis=1, keepdims=True)).astype(np.float32)
+    got = kernels.estimated_interest(engaged, shown, persons)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    assert kernels.estimated_interest(engaged, shown, persons[:0]).shape == (0, 6)
+    with pytest.raises(IndexError):
+        kernels.estimated_interest(engaged, shown, np.array([500]))
