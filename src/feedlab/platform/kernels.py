@@ -885,7 +885,7 @@ def estimated_interest(engaged: AnyArray, shown: AnyArray, persons: AnyArray) ->
         p = persons[i]
         if p < 0 or p >= n_people:
             raise IndexError("estimated_interest: a person is outside the counters")
-        largest = -np.inf
+        largest = np.float32(-np.inf)
         for t in range(n_topics):
             rate = np.float32((engaged[p, t] + half) / (shown[p, t] + two))
             out[i, t] = rate
