@@ -230,7 +230,8 @@ def engagement_top_k(
     weights: AnyArray,
     in_network: AnyArray,
     valid: AnyArray,
-    authors: AnyArray,
+    slots: AnyArray,
+    author: AnyArray,
     out_of_network_scale: float,
     powers: AnyArray,
     floor: float,
@@ -243,7 +244,9 @@ def engagement_top_k(
     factor ``(1 - floor) * powers[j] + floor`` for the author's ``j``-th post in score order
     (dividing a negative score), then the top ``k`` of the rescored values. Ties go to the lower
     column at both orderings, as the stable argsorts of the reference do; NaN scores rank last
-    and are never shown, and a ``+inf`` score keeps its place but is reported as ``-1``.
+    and are never shown, and a ``+inf`` score keeps its place but is reported as ``-1``. A
+    candidate's author is ``author[slots[i, j]]`` (``author`` the ring's column), read only for
+    the valid ones.
     """
     n, c, n_actions = predictions.shape
     out = np.full((n, k), -1, np.int64)
@@ -269,7 +272,7 @@ def engagement_top_k(
         _insertion_order(value, column, m)
         n_keys = 0
         for p in range(m):  # the author's occurrence in score order sets the factor
-            key = np.int64(authors[i, column[p]])
+            key = np.int64(author[slots[i, column[p]]])
             t = 0
             while t < n_keys and seen_key[t] != key:
                 t += 1
@@ -293,7 +296,8 @@ def engagement_top_k_threaded(
     weights: AnyArray,
     in_network: AnyArray,
     valid: AnyArray,
-    authors: AnyArray,
+    slots: AnyArray,
+    author: AnyArray,
     out_of_network_scale: float,
     powers: AnyArray,
     floor: float,
@@ -306,7 +310,7 @@ def engagement_top_k_threaded(
     for chunk in numba.prange(n_chunks):
         lo, hi = chunk_bounds(chunk, n_chunks, n)
         out[lo:hi] = engagement_top_k(
-            predictions[lo:hi], weights, in_network[lo:hi], valid[lo:hi], authors[lo:hi],
+            predictions[lo:hi], weights, in_network[lo:hi], valid[lo:hi], slots[lo:hi], author,
             out_of_network_scale, powers, floor, k,
         )  # fmt: skip
     return out

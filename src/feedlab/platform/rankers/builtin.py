@@ -81,7 +81,7 @@ class Engagement(Params, FillsFeeds):
         )
         return top(
             np.ascontiguousarray(context.predictions, np.float32), self.weights(),
-            cands.in_network, cands.valid, context.view.author[np.maximum(cands.slots, 0)],
+            cands.in_network, cands.valid, cands.slots, context.view.author,
             self.out_of_network_scale,
             np.power(self.author_diversity_decay, np.arange(max(c, 1), dtype=np.float64)),
             self.author_diversity_floor, k,
