@@ -28,7 +28,14 @@ import numba
 import numpy as np
 
 from feedlab.core.arrays import AnyArray, BoolArray, F64Array, FloatArray, IntArray
-from feedlab.core.kernels import chunk_bounds, counter_step, counter_unit, n_chunks_for
+from feedlab.core.kernels import (
+    PREFETCH_AHEAD,
+    chunk_bounds,
+    counter_step,
+    counter_unit,
+    n_chunks_for,
+    prefetch,
+)
 
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
@@ -514,17 +521,21 @@ def social_proof_boosts(
     (``weight`` rounded to float32, ``log10`` of ``1 + max(likes, 0)``), computed only where a
     post is shown, and not at all for the third or so of them with no likes (a boost of 0).
     """
-    n, k = feed.shape
     mask = np.uint32(capacity - 1)
     w = np.float32(weight)
     one = np.float32(1.0)
-    for i in range(n):
-        for j in range(k):
-            s = feed[i, j]
-            if s < 0:
-                continue
+    flat = feed.reshape(-1)
+    out = shift.reshape(flat.size, shift.shape[2])
+    ahead, half = PREFETCH_AHEAD, PREFETCH_AHEAD // 2
+    for f in range(flat.size):
+        if f + ahead < flat.size and flat[f + ahead] >= 0:  # the root column now, its likes later
+            prefetch(root, flat[f + ahead])
+        if f + half < flat.size and flat[f + half] >= 0:
+            prefetch(root_likes, np.int64(root[flat[f + half]] & mask))
+        s = flat[f]
+        if s >= 0:
             likes = root_likes[np.int64(root[s] & mask), like]
             if likes > 0 or likes != likes:  # NaN propagates, as through np.maximum
                 boost = np.float32(w * np.log10(one + likes))
-                shift[i, j, 0] = boost
-                shift[i, j, 1] = boost
+                out[f, 0] = boost
+                out[f, 1] = boost
