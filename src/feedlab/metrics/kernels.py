@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from feedlab.core.arrays import AnyArray
+from feedlab.core.kernels import PREFETCH_AHEAD, prefetch
 
 (SEEN, OUTRAGE_HIGH, FALSE, CROSS, LEFT, CENTRE, RIGHT, N_COUNTS) = range(8)
 """Positions in the counts returned by :func:`tally_seen`."""
@@ -88,11 +89,24 @@ def tally_seen(
     high = false = cross = left = centre = right = 0  # in locals, not an array: kept in registers
     n_consumed = 0
     n_sample = 0
-    for r in range(feed.shape[0]):
+    n_rows, width = feed.shape
+    for r in range(n_rows):
         p = persons[r]
+        if r + 1 < n_rows:  # the next session's person
+            after = persons[r + 1]
+            prefetch(person_leaning, after)
+            prefetch(person_minutes, after)
+            prefetch(topic_counts, after)
         own_right = person_leaning[p] >= 0
         spent = person_minutes[p]  # summed in a register, in the same order
-        for c in range(feed.shape[1]):
+        for c in range(width):
+            ahead = r * width + c + PREFETCH_AHEAD  # the post columns of a slot further on
+            if ahead < feed.size and feed[ahead // width, ahead % width] >= 0:
+                t = feed[ahead // width, ahead % width]
+                prefetch(topic_a, t)
+                prefetch(leaning, t)
+                prefetch(outrage, t)
+                prefetch(is_false, t)
             if not seen[r, c]:
                 continue
             s = feed[r, c]
