@@ -306,6 +306,10 @@ def _session_chains(persons: IntArray, n_people: int) -> tuple[IntArray, IntArra
     return after, heads[np.argsort(persons[heads])]
 
 
+_SLOTS_AHEAD = 4
+"""How far along a feed row :func:`drift_people` prefetches the post columns it will read."""
+
+
 @numba.njit(cache=True)
 def drift_people(
     persons: IntArray,
@@ -384,8 +388,21 @@ def drift_people(
         engaged_slots = 0
         counts[:] = 0
         row = heads[h]
+        if h + 1 < heads.size:  # the next person's columns
+            nxt = persons[heads[h + 1]]
+            prefetch(leaning, nxt)
+            prefetch(susceptibility, nxt)
+            prefetch(is_teen, nxt)
+            prefetch(interest, nxt)
         while row >= 0:
             for j in range(k):
+                if j + _SLOTS_AHEAD < k and feed[row, j + _SLOTS_AHEAD] >= 0:
+                    ahead = feed[row, j + _SLOTS_AHEAD]
+                    prefetch(post_leaning, ahead)
+                    prefetch(outrage, ahead)
+                    prefetch(quality, ahead)
+                    prefetch(root_author, ahead)
+                    prefetch(topic_a, ahead)
                 s = feed[row, j]
                 if seen[row, j]:
                     y = post_leaning[s]
