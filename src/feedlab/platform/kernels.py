@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import literal_unroll
 
 from feedlab.core.arrays import AnyArray
 from feedlab.core.kernels import PREFETCH_AHEAD, chunk_bounds, n_chunks_for, prefetch
@@ -627,6 +628,10 @@ def _seen_gradient(
     y_sum += ys
 
 
+_SLOTS_AHEAD = 4
+"""How far along a feed row the learning passes prefetch the ring columns they will read."""
+
+
 @numba.njit(cache=True)
 def _seen_cascades(
     seen: AnyArray,
@@ -648,8 +653,17 @@ def _seen_cascades(
     mask = np.uint32(post_impressions.shape[0] - 1)
     marked = np.zeros(post_impressions.shape[0], np.bool_)
     n_touched = 0
+    ahead, half = _SLOTS_AHEAD, _SLOTS_AHEAD // 2
     for i in range(n):
         for j in range(k):
+            if j + ahead < k and post_ids[i, j + ahead] != 0:  # a root now, its counters later
+                prefetch(root, np.int64(post_ids[i, j + ahead] & mask))
+            if j + half < k and post_ids[i, j + half] != 0:
+                later = np.int64(root[np.int64(post_ids[i, j + half] & mask)] & mask)
+                prefetch(view_id, later)
+                prefetch(post_impressions, later)
+                prefetch(post_actions, later)
+                prefetch(marked, later)
             if not seen[i, j]:
                 continue
             r = root[np.int64(post_ids[i, j] & mask)]
@@ -702,7 +716,16 @@ def _seen_counters(
     m = start
     for i in range(lo, hi):
         p = persons[i]
+        if i + 1 < hi:  # the next row's person
+            for counter in literal_unroll(counters):
+                prefetch(counter, persons[i + 1])
         for j in range(k):
+            if j + _SLOTS_AHEAD < k and post_ids[i, j + _SLOTS_AHEAD] != 0:
+                ahead = np.int64(post_ids[i, j + _SLOTS_AHEAD] & mask)
+                prefetch(root, ahead)
+                prefetch(topic_a, ahead)
+                prefetch(slant, ahead)
+                prefetch(exclamations, ahead)
             if not seen[i, j]:
                 continue
             s = np.int64(post_ids[i, j] & mask)
