@@ -341,10 +341,10 @@ def _keep_numbers(row: AnyArray, kept: IntArray, value: F64Array) -> int:
 
 
 @numba.njit(cache=True)
-def _order_kept(
+def order_descending(
     value: F64Array, m: int, order: IntArray, above: IntArray, scratch: IntArray
 ) -> None:
-    """Fill ``order[:m]`` with the indices of ``value[:m]``, largest first, ties lower first.
+    """Fill ``order[:m]`` with the indices of ``value[:m]`` (no NaN), largest first, ties lower first.
 
     Up to ``_RANK_BY_COUNT`` values, each one's rank is counted (values strictly above it, plus
     equal values at lower indices): branch-free loops that vectorize, where a sort mispredicts.
@@ -455,7 +455,7 @@ def _top_k(scores: AnyArray, k: int) -> IntArray:
     for i in range(n):
         row = scores[i]
         m = _keep_numbers(row, kept, value)
-        _order_kept(value, m, order, above, scratch)
+        order_descending(value, m, order, above, scratch)
         for p in range(min(width, m)):
             j = kept[order[p]]
             if not np.isinf(row[j]):  # +inf ranks first but is not a usable score
@@ -533,7 +533,7 @@ def _score_occurrence(scores: AnyArray, keys: AnyArray) -> IntArray:
     for i in range(n):
         row = scores[i]
         m = _keep_numbers(row, kept, value)
-        _order_kept(value, m, order, above, scratch)
+        order_descending(value, m, order, above, scratch)
         for p in range(m):
             order[p] = kept[order[p]]
         # The stable order ends with the -inf columns, then the NaN ones, each by column.

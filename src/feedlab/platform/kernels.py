@@ -18,7 +18,13 @@ import numpy as np
 from numba import literal_unroll
 
 from feedlab.core.arrays import AnyArray
-from feedlab.core.kernels import PREFETCH_AHEAD, chunk_bounds, n_chunks_for, prefetch
+from feedlab.core.kernels import (
+    PREFETCH_AHEAD,
+    chunk_bounds,
+    n_chunks_for,
+    order_descending,
+    prefetch,
+)
 
 _COUNTS = 4096
 _LOG1P_F64 = np.log1p(np.arange(_COUNTS, dtype=np.float64))
@@ -252,8 +258,12 @@ def engagement_top_k(
     n, c, n_actions = predictions.shape
     out = np.full((n, k), -1, np.int64)
     scale = np.float32(out_of_network_scale)
-    value = np.empty(c, np.float64)
+    value = np.empty(c, np.float64)  # the row's scores, in column order
     column = np.empty(c, np.int64)
+    rescaled = np.empty(c, np.float64)  # after the discount, still in column order
+    order = np.empty(c, np.int64)
+    above = np.empty(c, np.int64)
+    scratch = np.empty(c, np.int64)
     seen_key = np.empty(c, np.int64)
     seen_count = np.empty(c, np.int64)
     for i in range(n):
@@ -261,6 +271,7 @@ def engagement_top_k(
         for j in range(c):
             if not valid[i, j]:
                 continue
+            prefetch(author, slots[i, j])  # read after the first ordering, which hides the wait
             total = np.float32(0.0)
             for a in range(n_actions):
                 total += predictions[i, j, a] * weights[a]
@@ -270,9 +281,11 @@ def engagement_top_k(
             value[m] = score
             column[m] = j
             m += 1
-        _insertion_order(value, column, m)
+        # Both orderings count ranks (ties to the lower index, here the lower column).
+        order_descending(value, m, order, above, scratch)
         n_keys = 0
-        for p in range(m):  # the author's occurrence in score order sets the factor
+        for r in range(m):  # the author's occurrence in score order sets the factor
+            p = order[r]
             key = np.int64(author[slots[i, column[p]]])
             t = 0
             while t < n_keys and seen_key[t] != key:
@@ -283,11 +296,12 @@ def engagement_top_k(
                 n_keys += 1
             factor = (1.0 - floor) * powers[seen_count[t]] + floor
             seen_count[t] += 1
-            value[p] = value[p] * factor if value[p] >= 0 else value[p] / factor
-        _insertion_order(value, column, m)
-        for p in range(min(k, m)):
-            if not np.isinf(value[p]):
-                out[i, p] = column[p]
+            rescaled[p] = value[p] * factor if value[p] >= 0 else value[p] / factor
+        order_descending(rescaled, m, order, above, scratch)
+        for r in range(min(k, m)):
+            p = order[r]
+            if not np.isinf(rescaled[p]):
+                out[i, r] = column[p]
     return out
 
 

@@ -154,10 +154,13 @@ def test_masked_puts_minus_infinity_where_no_candidate_is(make_context) -> None:
 
 
 @pytest.mark.parametrize("levels", [0, 3])
-def test_engagement_rank_equals_score_mask_discount_and_sort(make_context, levels: int) -> None:
+@pytest.mark.parametrize("c", [25, 150])  # ranks counted / merge sorted (rows over 128)
+def test_engagement_rank_equals_score_mask_discount_and_sort(
+    make_context, levels: int, c: int
+) -> None:
     # levels > 0: predictions from a few values, so scores tie often (lower column first).
     rng = np.random.default_rng(11 + levels)
-    n, c = 40, 25
+    n = 40
     valid = rng.random((n, c)) < 0.8
     shape = (n, c, len(LOGGED_ACTIONS))
     if levels:
