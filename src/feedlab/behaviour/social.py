@@ -16,7 +16,7 @@ import numpy as np
 from feedlab.behaviour import kernels as bk
 from feedlab.behaviour.choice import Responses
 from feedlab.behaviour.drift import Approval
-from feedlab.core.arrays import IntArray
+from feedlab.core.arrays import IntArray, cells
 from feedlab.world.posts import Posts
 
 _COPIED = (
@@ -56,7 +56,7 @@ def social_effects(
     """
     bk.count_live_views(responses.seen, feed, posts.id, posts.root, posts.cascade_views)
 
-    s_rows, s_cols = np.nonzero(responses.share)
+    s_rows, s_cols = cells(responses.share)
     shared = feed[s_rows, s_cols]
     reshares: dict[str, np.ndarray] = {name: getattr(posts, name)[shared] for name in _COPIED}
     reshares["author"] = persons[s_rows].astype(np.int32)
@@ -68,13 +68,13 @@ def social_effects(
 
     # Approval: a like or a reshare rewards the original author (Lindström et al. 2021).
     rewarded = responses.like | responses.share
-    l_rows, l_cols = np.nonzero(rewarded)
+    l_rows, l_cols = cells(rewarded)
     liked = feed[l_rows, l_cols]
     authors = posts.root_author[liked].astype(np.int64)
     likes = np.bincount(authors, minlength=n_people).astype(np.float64)
     outrage_likes = np.bincount(authors, posts.outrage[liked] - 0.5, n_people)
 
-    f_rows, f_cols = np.nonzero(responses.follow)
+    f_rows, f_cols = cells(responses.follow)
     follow_src = persons[f_rows].astype(np.int64)
     follow_dst = posts.root_author[feed[f_rows, f_cols]].astype(np.int64)
     return SocialEffects(

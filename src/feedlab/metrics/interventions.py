@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from feedlab.core.arrays import BoolArray, IntArray
+from feedlab.core.arrays import BoolArray, IntArray, cells
 from feedlab.platform.interventions import InterventionState
 from feedlab.world.bots import Bots
 from feedlab.world.posts import Posts
@@ -63,7 +63,12 @@ def tally_interventions(
     nudges: int,
 ) -> None:
     """Count one tick's impressions of bot and labelled posts, prompts and nudges."""
-    rows, cols = np.nonzero(seen)
+    tally.prompts += prompts
+    tally.nudges += nudges
+    if not bots.n_bots and labelled is None:  # nothing to tell apart: count the impressions
+        tally.impressions += int(np.count_nonzero(seen))
+        return
+    rows, cols = cells(seen)
     tally.impressions += int(rows.size)
     if bots.n_bots:
         touched = bot_touched(posts, bots, feed[rows, cols])
@@ -71,8 +76,6 @@ def tally_interventions(
         tally.reached[persons[rows[touched]]] = True
     if labelled is not None:
         tally.labelled_impressions += int(labelled[rows, cols].sum())
-    tally.prompts += prompts
-    tally.nudges += nudges
 
 
 def close_intervention_day(

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from feedlab.core.arrays import FloatArray, IntArray, U32Array
+from feedlab.core.arrays import FloatArray, IntArray, U32Array, cells
 from feedlab.core.params import Params
 from feedlab.platform import kernels
 from feedlab.platform.ads import AdsParams
@@ -242,7 +242,7 @@ def serve(
         columns, position, cands.ids, cands.slots, cands.in_network, m
     )
     if not reads:
-        at = np.nonzero(shown)
+        at = cells(shown)
         keep = row[at]  # the candidate behind each shown slot
         x, padded = scored(keep)
         row = np.full(shown.shape, keep.size, np.int64)
