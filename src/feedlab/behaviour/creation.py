@@ -86,8 +86,11 @@ def draw_posts(
     tick_hours: float,
     streams: Streams,
     tick: int,
+    activity: FloatArray | None = None,
 ) -> dict[str, np.ndarray]:
     """Draw the original posts written during one tick.
+
+    ``activity`` is ``rhythm(hour, people.phase_hours)`` when the caller has it already.
 
     Counts come from one Poisson draw per person (shape fixed by ``n_people``); each post's
     content comes from counter-based uniforms keyed by (author, post index), so a person writes
@@ -101,7 +104,7 @@ def draw_posts(
     rate = (
         people.posts_per_day
         * (tick_hours / 24.0)
-        * rhythm(hour, people.phase_hours)
+        * (rhythm(hour, people.phase_hours) if activity is None else activity)
         * np.power(relative_reward, params.reward_elasticity)
     )
     # Inversion of one counter-based uniform per person: a person's count depends on their own

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from feedlab.core.arrays import BoolArray
+from feedlab.core.arrays import BoolArray, FloatArray
 from feedlab.core.params import Params
 from feedlab.core.random import PEOPLE_SESSIONS, Streams
 from feedlab.world.clock import rhythm
@@ -38,8 +38,11 @@ def open_app(
     tick_hours: float,
     streams: Streams,
     tick: int,
+    activity: FloatArray | None = None,
 ) -> BoolArray:
     """Whether each person opens the app during this tick, shape ``(n_people,)``.
+
+    ``activity`` is ``rhythm(hour, people.phase_hours)`` when the caller has it already.
 
     One uniform per person per tick (shape fixed by ``n_people``) keeps the draw common across
     arms: two arms that leave a person's state equal give them the same session.
@@ -49,7 +52,7 @@ def open_app(
     rate = (
         people.sessions_per_day
         * (tick_hours / 24.0)
-        * rhythm(hour, people.phase_hours)
+        * (rhythm(hour, people.phase_hours) if activity is None else activity)
         * (1.0 + params.habit_gain * (people.habit - 0.4))
         * restraint
     )

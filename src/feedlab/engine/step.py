@@ -73,6 +73,7 @@ from feedlab.platform.state import (
 )
 from feedlab.platform.survey import choose_respondents
 from feedlab.world.bots import AdversaryParams
+from feedlab.world.clock import rhythm
 from feedlab.world.graph import add_follows
 from feedlab.world.world import World, WorldParams, init_world
 
@@ -172,10 +173,11 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
     assert extra is not None  # set by start()
 
     clock0 = time.perf_counter()
+    activity = rhythm(hour, people.phase_hours)  # read by posting and by opening the app
     # 1. new posts
     fields = draw_posts(
         people, b.creation, setup.world.posts.false_rate, setup.world.posts.slant_noise,
-        hour, clock.tick_hours, streams, t,
+        hour, clock.tick_hours, streams, t, activity,
     )  # fmt: skip
     # --- interventions and adversaries: bots post, removed accounts do not ---
     fields = iv.write_posts(
@@ -194,7 +196,7 @@ def step(state: SimState, setup: Setup) -> dict[str, float] | None:
 
     # 2. sessions
     persons: IntArray = np.flatnonzero(
-        open_app(people, b.sessions, hour, clock.tick_hours, streams, t)
+        open_app(people, b.sessions, hour, clock.tick_hours, streams, t, activity)
     )
     # --- platform goals: growth notifications bring people in; people who left stay away ---
     if state.goals is not None:
