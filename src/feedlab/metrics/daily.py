@@ -188,12 +188,24 @@ def tally_sessions_reference(
 
 
 def tally_closed_cascades(tally: DayTally, posts: Posts, tick: int, lifetime: int) -> None:
-    """Record the final size of cascades whose lifetime ends at this tick."""
+    """Record the final size of cascades whose lifetime ends at this tick.
+
+    One compiled pass over the ring (:func:`feedlab.metrics.kernels.closing_cascade_sizes`),
+    equal to :func:`closed_cascades_reference`.
+    """
+    false, true = kernels.closing_cascade_sizes(
+        posts.id, posts.depth, posts.created, posts.cascade_size, posts.is_false, tick - lifetime
+    )
+    tally.cascades_false.append(false)
+    tally.cascades_true.append(true)
+
+
+def closed_cascades_reference(posts: Posts, tick: int, lifetime: int) -> tuple[F64Array, F64Array]:
+    """NumPy reference of :func:`tally_closed_cascades`: the (false, true) sizes it records."""
     closing = (posts.id != 0) & (posts.depth == 0) & (posts.created == tick - lifetime)
     sizes = posts.cascade_size[closing].astype(np.float64)
     false = posts.is_false[closing]
-    tally.cascades_false.append(sizes[false])
-    tally.cascades_true.append(sizes[~false])
+    return sizes[false], sizes[~false]
 
 
 def auc(scores: FloatArray, labels: BoolArray) -> float:

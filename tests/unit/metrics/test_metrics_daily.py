@@ -13,7 +13,9 @@ from feedlab.metrics.daily import (
     CONTENT_GROUPS,
     LEANING_SIDE,
     DayTally,
+    closed_cascades_reference,
     derive_groups,
+    tally_closed_cascades,
     tally_sessions,
     tally_sessions_reference,
 )
@@ -202,3 +204,23 @@ def test_a_simulated_day_tallies_as_the_reference_does(
     _, slow = simulate(n_people=400, ticks=20)
     assert fast.tally.impressions > 0
     assert_same_tally(fast.tally, slow.tally)
+
+
+def test_closing_cascades_equal_the_numpy_reference(seed: int) -> None:
+    """Originals created exactly one lifetime ago, split by veracity, in slot order."""
+    rng = np.random.default_rng(seed)
+    posts = _posts(seed)
+    n = posts.capacity
+    posts.id[:] = np.where(rng.random(n) < 0.1, 0, np.arange(1, n + 1))  # some empty slots
+    posts.created[:] = rng.integers(0, 6, n)
+    posts.depth[:] = np.where(rng.random(n) < 0.3, rng.integers(1, 4, n), 0)
+    posts.cascade_size[:] = rng.integers(1, 500, n)
+    tally = DayTally(N_PEOPLE, N_TOPICS)
+    for tick in (7, 9, 30):  # closing at ticks 2, 4 and none
+        tally_closed_cascades(tally, posts, tick, 5)
+        want = closed_cascades_reference(posts, tick, 5)
+        got = (tally.cascades_false[-1], tally.cascades_true[-1])
+        for a, b in zip(got, want, strict=True):
+            assert a.dtype == b.dtype == np.float64
+            np.testing.assert_array_equal(a, b)
+        assert (got[0].size + got[1].size > 0) == (tick < 30)
