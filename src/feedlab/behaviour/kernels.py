@@ -30,6 +30,7 @@ import numpy as np
 from feedlab.core.arrays import AnyArray, BoolArray, F64Array, FloatArray, IntArray
 from feedlab.core.kernels import (
     PREFETCH_AHEAD,
+    SLOTS_AHEAD,
     chunk_bounds,
     counter_step,
     counter_unit,
@@ -306,10 +307,6 @@ def _session_chains(persons: IntArray, n_people: int) -> tuple[IntArray, IntArra
     return after, heads[np.argsort(persons[heads])]
 
 
-_SLOTS_AHEAD = 4
-"""How far along a feed row :func:`drift_people` prefetches the post columns it will read."""
-
-
 @numba.njit(cache=True)
 def drift_people(
     persons: IntArray,
@@ -396,8 +393,8 @@ def drift_people(
             prefetch(interest, nxt)
         while row >= 0:
             for j in range(k):
-                if j + _SLOTS_AHEAD < k and feed[row, j + _SLOTS_AHEAD] >= 0:
-                    ahead = feed[row, j + _SLOTS_AHEAD]
+                if j + SLOTS_AHEAD < k and feed[row, j + SLOTS_AHEAD] >= 0:
+                    ahead = feed[row, j + SLOTS_AHEAD]
                     prefetch(post_leaning, ahead)
                     prefetch(outrage, ahead)
                     prefetch(quality, ahead)

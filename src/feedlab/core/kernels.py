@@ -172,6 +172,10 @@ PREFETCH_AHEAD = 12
 Measured on a captured 100k-person tick (711,000 candidates): 6 and 12 ahead cut the candidate
 pass by a quarter or more, 24 and 48 by less."""
 
+SLOTS_AHEAD = 4
+"""How far along one feed row (of at most a few dozen slots) a pass over the row's slots asks
+for the ring columns it will read (drift, learning's counters and cascades)."""
+
 
 @intrinsic
 def _prefetch(typingctx: object, array: types.Array, index: types.Integer) -> object:

@@ -101,8 +101,8 @@ def tally_seen(
         spent = person_minutes[p]  # summed in a register, in the same order
         for c in range(width):
             ahead = r * width + c + PREFETCH_AHEAD  # the post columns of a slot further on
-            if ahead < feed.size and feed[ahead // width, ahead % width] >= 0:
-                t = feed[ahead // width, ahead % width]
+            t = feed[ahead // width, ahead % width] if ahead < feed.size else -1
+            if t >= 0:
                 prefetch(topic_a, t)
                 prefetch(leaning, t)
                 prefetch(outrage, t)

@@ -20,6 +20,7 @@ from numba import literal_unroll
 from feedlab.core.arrays import AnyArray
 from feedlab.core.kernels import (
     PREFETCH_AHEAD,
+    SLOTS_AHEAD,
     chunk_bounds,
     n_chunks_for,
     order_descending,
@@ -642,10 +643,6 @@ def _seen_gradient(
     y_sum += ys
 
 
-_SLOTS_AHEAD = 4
-"""How far along a feed row the learning passes prefetch the ring columns they will read."""
-
-
 @numba.njit(cache=True)
 def _seen_cascades(
     seen: AnyArray,
@@ -667,7 +664,7 @@ def _seen_cascades(
     mask = np.uint32(post_impressions.shape[0] - 1)
     marked = np.zeros(post_impressions.shape[0], np.bool_)
     n_touched = 0
-    ahead, half = _SLOTS_AHEAD, _SLOTS_AHEAD // 2
+    ahead, half = SLOTS_AHEAD, SLOTS_AHEAD // 2
     for i in range(n):
         for j in range(k):
             if j + ahead < k and post_ids[i, j + ahead] != 0:  # a root now, its counters later
@@ -734,8 +731,8 @@ def _seen_counters(
             for counter in literal_unroll(counters):
                 prefetch(counter, persons[i + 1])
         for j in range(k):
-            if j + _SLOTS_AHEAD < k and post_ids[i, j + _SLOTS_AHEAD] != 0:
-                ahead = np.int64(post_ids[i, j + _SLOTS_AHEAD] & mask)
+            if j + SLOTS_AHEAD < k and post_ids[i, j + SLOTS_AHEAD] != 0:
+                ahead = np.int64(post_ids[i, j + SLOTS_AHEAD] & mask)
                 prefetch(root, ahead)
                 prefetch(topic_a, ahead)
                 prefetch(slant, ahead)
@@ -938,7 +935,6 @@ def estimated_interest(engaged: AnyArray, shown: AnyArray, persons: AnyArray) ->
             for t in range(n_topics):
                 out[i, t] = np.nan
             continue
-        top = np.float32(largest)
         for t in range(n_topics):
-            out[i, t] = np.float32(out[i, t] / top)
+            out[i, t] = np.float32(out[i, t] / largest)
     return out
