@@ -233,8 +233,19 @@ def _insertion_order(value: AnyArray, column: AnyArray, m: int) -> None:
 
 
 @numba.njit(cache=True)
+def _check_positions(position: AnyArray, valid: AnyArray, n_rows: int) -> None:
+    """Raise IndexError for a valid cell's position outside ``n_rows`` prediction rows."""
+    n, c = position.shape
+    for i in range(n):  # compiled code does not check bounds; NumPy would raise
+        for j in range(c):
+            if valid[i, j] and (position[i, j] < 0 or position[i, j] >= n_rows):
+                raise IndexError("engagement_top_k: a position is outside the prediction rows")
+
+
+@numba.njit(cache=True)
 def engagement_top_k(
-    predictions: AnyArray,
+    scored: AnyArray,
+    position: AnyArray,
     weights: AnyArray,
     in_network: AnyArray,
     valid: AnyArray,
@@ -254,9 +265,12 @@ def engagement_top_k(
     column at both orderings, as the stable argsorts of the reference do; NaN scores rank last
     and are never shown, and a ``+inf`` score keeps its place but is reported as ``-1``. A
     candidate's author is ``author[slots[i, j]]`` (``author`` the ring's column), read only for
-    the valid ones.
+    the valid ones; its predictions are the row ``scored[position[i, j]]`` (``scored`` the
+    model's flat rows, see :meth:`~feedlab.platform.rankers.base.RankContext.flat_predictions`).
     """
-    n, c, n_actions = predictions.shape
+    n, c = position.shape
+    n_actions = scored.shape[1]
+    _check_positions(position, valid, scored.shape[0])
     out = np.full((n, k), -1, np.int64)
     scale = np.float32(out_of_network_scale)
     value = np.empty(c, np.float64)  # the row's scores, in column order
@@ -273,9 +287,10 @@ def engagement_top_k(
             if not valid[i, j]:
                 continue
             prefetch(author, slots[i, j])  # read after the first ordering, which hides the wait
+            q = position[i, j]
             total = np.float32(0.0)
             for a in range(n_actions):
-                total += predictions[i, j, a] * weights[a]
+                total += scored[q, a] * weights[a]
             score = np.float64(total if in_network[i, j] else total * scale)
             if np.isnan(score):
                 continue  # ranks after every number and is never shown
@@ -308,7 +323,8 @@ def engagement_top_k(
 
 @numba.njit(cache=True, parallel=True)
 def engagement_top_k_threaded(
-    predictions: AnyArray,
+    scored: AnyArray,
+    position: AnyArray,
     weights: AnyArray,
     in_network: AnyArray,
     valid: AnyArray,
@@ -319,14 +335,18 @@ def engagement_top_k_threaded(
     floor: float,
     k: int,
 ) -> AnyArray:
-    """:func:`engagement_top_k` on the process's kernel threads, chunk by chunk of rows."""
-    n = predictions.shape[0]
+    """:func:`engagement_top_k` on the process's kernel threads, chunk by chunk of rows.
+
+    Positions are checked here, before the threads start, so that no thread raises.
+    """
+    n = position.shape[0]
+    _check_positions(position, valid, scored.shape[0])
     out = np.empty((n, k), np.int64)
     n_chunks = n_chunks_for(n)
     for chunk in numba.prange(n_chunks):
         lo, hi = chunk_bounds(chunk, n_chunks, n)
         out[lo:hi] = engagement_top_k(
-            predictions[lo:hi], weights, in_network[lo:hi], valid[lo:hi], slots[lo:hi], author,
+            scored, position[lo:hi], weights, in_network[lo:hi], valid[lo:hi], slots[lo:hi], author,
             out_of_network_scale, powers, floor, k,
         )  # fmt: skip
     return out

@@ -223,19 +223,17 @@ def serve(
         )  # fmt: skip
 
     reads = reads_predictions(ranker)
-    if reads:
+    if reads:  # flat rows and each cell's row: laid out padded only if the ranker asks
         x, padded = scored(slice(None))
-        predictions = np.take(padded, position, axis=0)  # a row gather: faster than [position]
+        context = RankContext(
+            candidates=cands, view=view, tick=tick, model=model, memory=state.ranker_memory,
+            scored=padded, position=position,
+        )  # fmt: skip
     else:  # the ranker never reads them: only the shown slots are predicted, below
-        predictions = np.broadcast_to(np.float32(0), (n, c, N_ACTIONS))
-    context = RankContext(
-        candidates=cands,
-        predictions=predictions,
-        view=view,
-        tick=tick,
-        model=model,
-        memory=state.ranker_memory,
-    )
+        context = RankContext(
+            candidates=cands, view=view, tick=tick, model=model, memory=state.ranker_memory,
+            predictions=np.broadcast_to(np.float32(0), (n, c, N_ACTIONS)),
+        )  # fmt: skip
     columns = ranker.rank(context, params.feed_size, rng)
     shown = columns >= 0
     post_ids, shown_slots, shown_in_network, row = kernels.chosen_cells(

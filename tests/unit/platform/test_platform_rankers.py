@@ -1,8 +1,12 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from feedlab.core import kernels as core_kernels
+from feedlab.core.errors import ShapeError
 from feedlab.platform.observe import LOGGED_ACTIONS
-from feedlab.platform.rankers.base import masked, top_k
+from feedlab.platform.rankers.base import RankContext, masked, top_k
 from feedlab.platform.rankers.builtin import (
     Chronological,
     Engagement,
@@ -176,3 +180,58 @@ def test_engagement_rank_equals_score_mask_discount_and_sort(
     for k in (1, 10, 30):
         expected = engagement_top_k_reference(ranker, context, k)
         np.testing.assert_array_equal(ranker.rank(context, k, RNG), expected)
+
+
+def _flat(context: RankContext) -> RankContext:
+    """The same context with its predictions as flat rows of the valid cells, then a zero row."""
+    valid = context.candidates.valid
+    rows = context.predictions[valid]
+    scored = np.concatenate([rows, np.zeros((1, rows.shape[1]), np.float32)])
+    position = np.full(valid.shape, rows.shape[0], np.int64)
+    position[valid] = np.arange(rows.shape[0])
+    return RankContext(
+        candidates=context.candidates, view=context.view, tick=context.tick,
+        scored=scored, position=position,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_engagement_ranks_flat_predictions_as_padded(
+    make_context, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    monkeypatch.setattr(core_kernels, "THREADED_MIN_ITEMS", 0)  # two threads: the threaded twin
+    rng = np.random.default_rng(5)
+    n, c = 300, 40
+    valid = rng.random((n, c)) < 0.7
+    predictions = rng.random((n, c, len(LOGGED_ACTIONS))).astype(np.float32) * 0.2
+    predictions[~valid] = 0  # padding predicts nothing, in both forms
+    padded = make_context(
+        valid, authors=rng.integers(0, 9, (n, c)).tolist(),
+        in_network=rng.random((n, c)) < 0.5, predictions=predictions,
+    )  # fmt: skip
+    flat = _flat(padded)
+    np.testing.assert_array_equal(flat.predictions, padded.predictions)
+    with core_kernels.kernel_threads_for(threads):
+        for k in (1, 10):
+            np.testing.assert_array_equal(
+                Engagement().rank(flat, k, RNG), Engagement().rank(padded, k, RNG)
+            )
+
+
+def test_rank_context_needs_predictions_and_given_ones_win(make_context) -> None:
+    context = make_context(np.ones((1, 2), bool))
+    with pytest.raises(ShapeError, match="needs the predictions"):
+        RankContext(candidates=context.candidates, view=context.view, tick=0)
+    flat = _flat(context)
+    swapped = replace(flat, predictions=context.predictions + 1)
+    np.testing.assert_array_equal(swapped.predictions, context.predictions + 1)
+    assert swapped.position is None
+
+
+def test_engagement_rejects_a_position_outside_the_rows(make_context) -> None:
+    flat = _flat(make_context(np.ones((2, 3), bool)))
+    position = flat.position.copy()
+    position[1, 2] = 99
+    broken = replace(flat, position=position)
+    with pytest.raises(IndexError, match="outside the prediction rows"):
+        Engagement().rank(broken, 2, RNG)

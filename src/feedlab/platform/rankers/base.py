@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -21,17 +22,80 @@ from feedlab.platform.observe import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class RankContext:
-    """What a ranker may use: candidates, the digital model's predictions, observable posts."""
+    """What a ranker may use: candidates, the digital model's predictions, observable posts.
+
+    The predictions come in one of two forms: ``predictions``, the padded
+    ``(n_sessions, n_candidates, len(LOGGED_ACTIONS))`` probabilities, or the flat rows the
+    model computed, ``scored`` (one row per valid candidate, then an all-zero row), with
+    ``position``, the ``(n_sessions, n_candidates)`` row of each cell (the zero row where a
+    cell is empty). Serving passes the flat form; :attr:`predictions` lays it out padded the
+    first time a ranker reads it, so a ranker that reads the rows through ``position`` (the
+    engagement ranker) never pays for the padded copy.
+    """
 
     candidates: Candidates
-    predictions: FloatArray  # (n_sessions, n_candidates, len(LOGGED_ACTIONS)) probabilities
     view: PostView
     tick: int
     model: PersonModel | None = None  # the digital model (estimated_* of the session persons)
     memory: Any = None  # what a ranker that remembers (:class:`Remembers`) kept between ticks
     logged_popularity: FloatArray | None = None  # (n_sessions, n_candidates) given, not read
+    scored: FloatArray | None = None  # (rows, A): padded predictions, or flat rows (position)
+    position: IntArray | None = None  # (n_sessions, n_candidates) rows of ``scored``, or None
+
+    def __init__(
+        self,
+        candidates: Candidates,
+        view: PostView,
+        tick: int,
+        predictions: FloatArray | None = None,
+        model: PersonModel | None = None,
+        memory: Any = None,
+        logged_popularity: FloatArray | None = None,
+        scored: FloatArray | None = None,
+        position: IntArray | None = None,
+    ) -> None:
+        """Give ``predictions``, or ``scored`` with ``position``; raises ShapeError for neither.
+
+        Given ``predictions`` win over a flat form, so that ``dataclasses.replace(context,
+        predictions=...)`` swaps them.
+        """
+        if predictions is None and scored is None:
+            message = "RankContext needs the predictions, padded (predictions=) or flat (scored= with position=)."
+            raise ShapeError(message)
+        if predictions is not None:
+            scored, position = predictions, None
+        set_field = object.__setattr__
+        set_field(self, "candidates", candidates)
+        set_field(self, "view", view)
+        set_field(self, "tick", tick)
+        set_field(self, "model", model)
+        set_field(self, "memory", memory)
+        set_field(self, "logged_popularity", logged_popularity)
+        set_field(self, "scored", scored)
+        set_field(self, "position", position)
+
+    @cached_property
+    def predictions(self) -> FloatArray:
+        """Predicted probabilities, ``(n_sessions, n_candidates, len(LOGGED_ACTIONS))``."""
+        assert self.scored is not None  # set by __init__
+        if self.position is None:
+            return self.scored
+        return np.take(self.scored, self.position, axis=0)  # a row gather: faster than [position]
+
+    def flat_predictions(self) -> tuple[FloatArray, IntArray]:
+        """The predictions as rows and each cell's row: ``(scored, position)``.
+
+        ``scored[position[i, j]]`` is the prediction of cell ``(i, j)``; when the context holds
+        them padded, ``scored`` is their ``(n * c, A)`` view and ``position`` counts the cells.
+        """
+        assert self.scored is not None  # set by __init__
+        if self.position is not None:
+            return self.scored, self.position
+        n, c, a = self.scored.shape
+        position = np.arange(n * c, dtype=np.int64).reshape(n, c)
+        return np.ascontiguousarray(self.scored, np.float32).reshape(n * c, a), position
 
     @property
     def popularity(self) -> FloatArray:

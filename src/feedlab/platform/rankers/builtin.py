@@ -79,8 +79,9 @@ class Engagement(Params, FillsFeeds):
             if threaded(cands.slots.size)
             else kernels.engagement_top_k
         )
+        scored, position = context.flat_predictions()
         return top(
-            np.ascontiguousarray(context.predictions, np.float32), self.weights(),
+            np.ascontiguousarray(scored, np.float32), position, self.weights(),
             cands.in_network, cands.valid, cands.slots, context.view.author,
             self.out_of_network_scale,
             np.power(self.author_diversity_decay, np.arange(max(c, 1), dtype=np.float64)),
