@@ -761,24 +761,31 @@ def _ring_push_csr(
     members: AnyArray,
     sources: AnyArray,
     values: AnyArray,
+    members_checked: bool,
 ) -> None:
     """Push each value to every member of its source's group, groups in order."""
-    _check_csr_push(ring.shape[0], indptr, members, sources)
+    _check_csr_push(ring.shape[0], indptr, members, sources, members_checked)
     _push_csr_rows(ring, head, indptr, members, sources, values, 0, ring.shape[0])
 
 
 @numba.njit(cache=True)
-def _check_csr_push(n_rows: int, indptr: AnyArray, members: AnyArray, sources: AnyArray) -> int:
-    """Raise unless every source is a group and every member a ring row; the pushes to make."""
+def _check_csr_push(
+    n_rows: int, indptr: AnyArray, members: AnyArray, sources: AnyArray, members_checked: bool
+) -> int:
+    """Raise unless every source is a group and every member a ring row; the pushes to make.
+
+    With ``members_checked`` the members are known to be ring rows: only the sources are read.
+    """
     n_groups = indptr.size - 1
     total = 0
     for i in range(sources.size):  # check everything first, so nothing is pushed on error
         g = sources[i]
         if g < 0 or g >= n_groups:
             raise IndexError("ring_push_csr: a source is outside the groups")
-        for m in range(indptr[g], indptr[g + 1]):
-            if members[m] < 0 or members[m] >= n_rows:
-                raise IndexError("ring_push_csr: a row is outside the ring")
+        if not members_checked:
+            for m in range(indptr[g], indptr[g + 1]):
+                if members[m] < 0 or members[m] >= n_rows:
+                    raise IndexError("ring_push_csr: a row is outside the ring")
         total += indptr[g + 1] - indptr[g]
     return total
 
@@ -856,6 +863,7 @@ def ring_push_csr(
     members: AnyArray,
     sources: AnyArray,
     values: AnyArray,
+    members_checked: bool = False,
 ) -> None:
     """Append ``values[i]`` to every ring row of group ``sources[i]``, in order.
 
@@ -872,6 +880,8 @@ def ring_push_csr(
         members: ring rows of all groups, concatenated.
         sources: ``(m,)`` group of each value.
         values: ``(m,)`` values, cast to ``ring``'s dtype.
+        members_checked: the caller knows every member to be a ring row (a follow graph
+            checked once when it was built): the members are then not checked again.
 
     Raises:
         IndexError: if a source is not a group or a member is not a ring row (negative sources
@@ -898,9 +908,9 @@ def ring_push_csr(
         return
     values = values.astype(ring.dtype, copy=False)
     if _threads == 1:
-        _ring_push_csr(ring, head, indptr, members, sources, values)
+        _ring_push_csr(ring, head, indptr, members, sources, values, members_checked)
         return
-    if threaded(_check_csr_push(ring.shape[0], indptr, members, sources)):
+    if threaded(_check_csr_push(ring.shape[0], indptr, members, sources, members_checked)):
         _ring_push_csr_threaded(ring, head, indptr, members, sources, values, _threads)
     else:
         _push_csr_rows(ring, head, indptr, members, sources, values, 0, ring.shape[0])

@@ -127,11 +127,14 @@ def fan_out(inboxes: Inboxes, follows: FollowView, authors: IntArray, ids: U32Ar
     """Push new posts into the inboxes of their authors' followers (fan-out on write).
 
     Post by post, each to its author's followers in the order the follow graph lists them
-    (:func:`feedlab.core.kernels.ring_push_csr`).
+    (:func:`feedlab.core.kernels.ring_push_csr`). Followers already checked to be accounts
+    (``follows.followers_checked``) are not checked again.
     """
     ring_push_csr(
-        inboxes.inbox, inboxes.inbox_head, follows.followers_indptr, follows.followers, authors, ids
-    )
+        inboxes.inbox, inboxes.inbox_head, follows.followers_indptr, follows.followers, authors,
+        ids, members_checked=follows.followers_checked and
+        inboxes.inbox.shape[0] >= follows.n_people,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ class FollowView:
     following: I32Array
     followers_indptr: IntArray
     followers: I32Array
+    followers_checked: bool = False  # every follower is known to be an account (one check)
 
     @property
     def n_people(self) -> int:
@@ -110,12 +111,19 @@ def observe_posts(posts: Posts) -> PostView:
 
 
 def observe_follows(graph: FollowGraph) -> FollowView:
-    """The follow graph as the platform stores it."""
+    """The follow graph as the platform stores it, its followers checked once to be accounts.
+
+    The check (one pass over the edges, when the graph changes: once a day) spares the fan-out
+    of posts a check of every follower list it pushes to, every tick.
+    """
+    followers = graph.followers
+    checked = followers.size == 0 or bool(followers.min() >= 0 and followers.max() < graph.n_people)
     return FollowView(
         following_indptr=graph.following_indptr,
         following=graph.following,
         followers_indptr=graph.followers_indptr,
-        followers=graph.followers,
+        followers=followers,
+        followers_checked=checked,
     )
 
 

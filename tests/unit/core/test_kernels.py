@@ -285,9 +285,15 @@ def test_ring_push_csr_equals_the_expanded_ring_push(seed: int, n_values: int, w
     values = rng.integers(1, 2**32, size=n_values).astype(np.uint32)
     expected_ring, expected_head = ring.copy(), head.copy()
     kernels.ring_push_csr_reference(expected_ring, expected_head, indptr, members, sources, values)
+    checked_ring, checked_head = ring.copy(), head.copy()
     kernels.ring_push_csr(ring, head, indptr, members, sources, values)
     np.testing.assert_array_equal(ring, expected_ring)
     np.testing.assert_array_equal(head, expected_head)
+    kernels.ring_push_csr(
+        checked_ring, checked_head, indptr, members, sources, values, members_checked=True
+    )
+    np.testing.assert_array_equal(checked_ring, expected_ring)
+    np.testing.assert_array_equal(checked_head, expected_head)
 
 
 @pytest.mark.parametrize("width", [1, 4])
@@ -316,11 +322,18 @@ def test_ring_push_csr_on_threads_equals_one_thread(
         if threads < 2:
             pytest.skip("one core: Numba has no second thread")
         kernels.ring_push_csr(ring, head, indptr, members, sources, values)
+        again_ring, again_head = expected_ring.copy(), expected_head.copy()
+        kernels.ring_push_csr(
+            again_ring, again_head, indptr, members, sources, values, members_checked=True
+        )
         with pytest.raises(IndexError, match="outside the groups"):  # checked before pushing
             kernels.ring_push_csr(ring, head, indptr, members, np.array([n_groups]), values[:1])
-    assert calls == [2]
+    assert calls == [2, 2]
     np.testing.assert_array_equal(ring, expected_ring)
     np.testing.assert_array_equal(head, expected_head)
+    kernels.ring_push_csr(expected_ring, expected_head, indptr, members, sources, values)
+    np.testing.assert_array_equal(again_ring, expected_ring)
+    np.testing.assert_array_equal(again_head, expected_head)
 
 
 def test_ring_push_csr_pushes_value_by_value_then_member_by_member() -> None:

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from ring_cases import (
@@ -170,6 +172,18 @@ def test_fan_out_delivers_to_every_follower() -> None:
     assert set(inboxes.inbox[1][inboxes.inbox[1] != 0].tolist()) == {10}
     assert set(inboxes.inbox[2][inboxes.inbox[2] != 0].tolist()) == {10, 11}
     np.testing.assert_array_equal(inboxes.inbox_head, [0, 1, 2])
+
+
+def test_followers_are_checked_once_and_a_graph_naming_no_account_is_not_trusted() -> None:
+    graph = graph_from_edges(np.array([1, 2, 2]), np.array([0, 0, 1]), 3)
+    assert observe_follows(graph).followers_checked
+    broken = replace(graph, followers=np.array([1, 2, 7], np.int32))  # 7 is no account
+    follows = observe_follows(broken)
+    assert not follows.followers_checked
+    with pytest.raises(IndexError, match="outside the ring"):  # so the fan-out checks them
+        fan_out(
+            empty_inboxes(3, CandidateParams()), follows, np.array([1]), np.array([5], np.uint32)
+        )
 
 
 def test_each_shown_slot_points_at_its_own_features_and_predictions(served, sim) -> None:
