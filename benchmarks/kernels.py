@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from feedlab.io.atomic import atomic_write_text
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -178,7 +180,7 @@ def main() -> None:
     print(f"{'np.argpartition (same rows)':<32} {t['argpartition_rows_per_second']:>15,.0f} rows/s")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(table, indent=2))
+    atomic_write_text(out, json.dumps(table, indent=2))
     print(f"saved {out}")
 
 

@@ -1,8 +1,8 @@
 """Full-platform scaling: person-days per second and peak memory at several population sizes.
 
 Each size runs in its own process (so peak memory is that size's alone), one arm (engagement),
-one seed, the default parameters of ``social-dilemma``. Prints a table, the time per stage of a
-tick, and saves everything as JSON.
+one seed, the default parameters of ``social-dilemma``. Prints each simulated day as it ends, then a
+table and the time per stage of a tick, and saves everything (with each day's seconds) as JSON.
 
     python benchmarks/scale.py                      # 10k, 100k, 1M people x 30 days
     python benchmarks/scale.py --sizes 10000,100000 --days 5
@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from feedlab.io.atomic import atomic_write_text
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -43,11 +45,22 @@ def measure(n_people: int, days: int, ranker: str, threads: int) -> dict[str, ob
     state = start(setup)
     init_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    ticks = days * state.world.clock.ticks_per_day
+    per_day = state.world.clock.ticks_per_day
+    ticks = days * per_day
+    day_seconds = []
     while state.tick < ticks:
         step(state, setup)
+        if state.tick % per_day == 0:  # progress, on stderr (the parent reads stdout)
+            day_seconds.append(time.perf_counter() - t1 - sum(day_seconds))
+            print(
+                f"  {n_people:,} people: day {state.tick // per_day}/{days} in "
+                f"{day_seconds[-1]:.1f} s, {time.perf_counter() - t1:.0f} s so far, "
+                f"peak {_peak_mib():,.0f} MiB",
+                file=sys.stderr,
+                flush=True,
+            )
     run_seconds = time.perf_counter() - t1
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = _peak_mib()
     return {
         "n_people": n_people,
         "days": days,
@@ -57,8 +70,14 @@ def measure(n_people: int, days: int, ranker: str, threads: int) -> dict[str, ob
         "run_seconds": run_seconds,
         "person_days_per_second": n_people * days / run_seconds,
         "peak_mib": peak_mib,
+        "day_seconds": day_seconds,
         "stage_ms_per_tick": {k: 1000 * v / ticks for k, v in state.stage_seconds.items()},
     }
+
+
+def _peak_mib() -> float:
+    """This process's peak resident memory so far, MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _counts(parser: argparse.ArgumentParser, flag: str, text: str) -> list[int]:
@@ -82,6 +101,7 @@ def main() -> None:
         default=str(len(os.sched_getaffinity(0))),
         help="kernel threads per size, or several to compare, e.g. 1,2 (default: every core)",
     )
+    parser.add_argument("--out", type=Path, default=RESULTS / "scale.json", help="JSON file")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -106,7 +126,7 @@ def main() -> None:
                 str(threads),
             ],
             check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,  # the result; progress goes straight to stderr
             text=True,
         )
         row = json.loads(out.stdout.strip().splitlines()[-1])
@@ -136,9 +156,9 @@ def main() -> None:
             f"{row['n_people']:>10,} {row['threads']:>7} "
             + " ".join(f"{row['stage_ms_per_tick'][s]:>10.1f}" for s in stages)
         )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=2))
-    print(f"\nsaved {RESULTS / 'scale.json'}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out, json.dumps(rows, indent=2))
+    print(f"\nsaved {args.out}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from feedlab.io.atomic import atomic_write_text
+
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 VENV = HERE / ".venv-trecs"
@@ -258,7 +260,7 @@ def main() -> None:
     print(format_table(rows))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"steps": args.steps, "rows": rows}, indent=2))
+    atomic_write_text(out, json.dumps({"steps": args.steps, "rows": rows}, indent=2))
     print(f"\nsaved {out}")
 
 
