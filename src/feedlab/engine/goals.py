@@ -22,7 +22,7 @@ from feedlab.behaviour.reactions import (
     react_to_notifications,
     recover,
 )
-from feedlab.core.arrays import BoolArray, F64Array, IntArray
+from feedlab.core.arrays import BoolArray, F64Array, IntArray, cells
 from feedlab.core.errors import ConfigError
 from feedlab.core.random import PEOPLE_CONSENT, PLATFORM_ADS, PLATFORM_OPTIMIZER, Streams
 from feedlab.metrics.goals import (
@@ -309,7 +309,7 @@ def show_ads(
     width = int(n_slots.max())
     if width == 0:
         return people
-    rows, cols = np.nonzero(mask)
+    rows, cols = cells(mask)
     position = np.full((persons.size, width), -1, np.int64)
     position[rows, (np.cumsum(mask, axis=1) - 1)[rows, cols]] = cols
 
@@ -373,7 +373,7 @@ def log_tick(
     np.add.at(goals.hides, persons, log.actions[:, :, HIDE].sum(axis=1))
     if goals.growth is not None:
         growth.observe_sessions(goals.growth, persons, tick, ticks_per_day)
-        rows, cols = np.nonzero(log.seen)
+        rows, cols = cells(log.seen)
         slots = view.slots_of(log.post_ids[rows, cols])
         weight = log.actions[rows, cols][:, SOCIAL_ACTIONS].sum(axis=1)
         goals.growth.social_signal = np.bincount(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from feedlab.core.arrays import BoolArray, F64Array, IntArray
+from feedlab.core.arrays import BoolArray, F64Array, IntArray, cells
 from feedlab.platform.ads import AdvertiserParams
 from feedlab.platform.estimator import PersonModel
 from feedlab.platform.targeting import BANDS, FLAGS, Inventory, TargetingParams
@@ -148,7 +148,7 @@ def tally_ads(
     tally.ad_clicks += int(clicked.sum())
     tally.ad_revenue += float(charge.sum())
     targeted = np.array([a.targeted for a in advertisers])
-    rows, cols = np.nonzero(seen)
+    rows, cols = cells(seen)
     ads = winner[rows, cols]
     hit = targeted[ads]
     if not hit.any():

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, model_validator
 
-from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray
+from feedlab.core.arrays import BoolArray, F64Array, FloatArray, IntArray, cells
 from feedlab.core.errors import ConfigError
 from feedlab.core.params import Params
 from feedlab.platform.estimator import PersonModel
@@ -243,7 +243,7 @@ def allocate(
     rounds = 0
     while todo.size:
         wins = winner[todo]
-        rows, cols = np.nonzero(wins >= 0)  # feed order, then slot order
+        rows, cols = cells(wins >= 0)  # feed order, then slot order
         ads = wins[rows, cols]
         counts = np.bincount(ads, minlength=n_ads)
         over = counts > capacity

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from feedlab.core.arrays import FloatArray, I32Array, IntArray, U32Array
+from feedlab.core.arrays import FloatArray, I32Array, IntArray, U32Array, cells
 from feedlab.core.params import Params
 from feedlab.platform.bridging import BridgingFit, fit_bridging
 from feedlab.platform.observe import LOGGED_ACTIONS, UserControls
@@ -164,7 +164,7 @@ class Bridging(Params, FillsFeeds, Remembers):
     def remember(self, memory: Any, feedback: Feedback) -> BridgingMemory:
         """Add the tick's impressions to the window; refit when ``refit_ticks`` have passed."""
         log, view = feedback.log, feedback.view
-        rows, cols = np.nonzero(log.seen)
+        rows, cols = cells(log.seen)
         ids = log.post_ids[rows, cols]
         actions = log.actions[rows, cols]
         rating = self.ratings_of(actions)
