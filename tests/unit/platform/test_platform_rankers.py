@@ -222,6 +222,13 @@ def test_rank_context_needs_predictions_and_given_ones_win(make_context) -> None
     context = make_context(np.ones((1, 2), bool))
     with pytest.raises(ShapeError, match="needs the predictions"):
         RankContext(candidates=context.candidates, view=context.view, tick=0)
+    rows = np.zeros((3, len(LOGGED_ACTIONS)), np.float32)
+    for position in (None, np.zeros((2, 2), np.int64)):  # missing, or not the candidates' shape
+        with pytest.raises(ShapeError, match="position="):
+            RankContext(
+                candidates=context.candidates, view=context.view, tick=0, scored=rows,
+                position=position,
+            )  # fmt: skip
     flat = _flat(context)
     swapped = replace(flat, predictions=context.predictions + 1)
     np.testing.assert_array_equal(swapped.predictions, context.predictions + 1)

@@ -56,16 +56,23 @@ class RankContext:
         scored: FloatArray | None = None,
         position: IntArray | None = None,
     ) -> None:
-        """Give ``predictions``, or ``scored`` with ``position``; raises ShapeError for neither.
+        """Give ``predictions``, or ``scored`` with ``position``; raises ShapeError otherwise.
 
         Given ``predictions`` win over a flat form, so that ``dataclasses.replace(context,
-        predictions=...)`` swaps them.
+        predictions=...)`` swaps them; ``scored`` alone is taken as padded predictions (as
+        ``dataclasses.replace`` passes a padded context's).
         """
         if predictions is None and scored is None:
             message = "RankContext needs the predictions, padded (predictions=) or flat (scored= with position=)."
             raise ShapeError(message)
         if predictions is not None:
             scored, position = predictions, None
+        elif position is None and scored is not None and scored.ndim != 3:
+            message = f"RankContext: flat predictions (scored=) need position=, the row of each candidate cell {candidates.slots.shape}; got none."
+            raise ShapeError(message)
+        elif position is not None and position.shape != candidates.slots.shape:
+            message = f"RankContext: position= must have the candidates' shape {candidates.slots.shape}, got {position.shape}."
+            raise ShapeError(message)
         set_field = object.__setattr__
         set_field(self, "candidates", candidates)
         set_field(self, "view", view)
