@@ -255,6 +255,7 @@ def engagement_top_k(
     powers: AnyArray,
     floor: float,
     k: int,
+    positions_checked: bool = False,
 ) -> AnyArray:
     """Feeds of the engagement ranker, ``(n, k)`` columns best first, ``-1`` where none is left.
 
@@ -266,11 +267,13 @@ def engagement_top_k(
     and are never shown, and a ``+inf`` score keeps its place but is reported as ``-1``. A
     candidate's author is ``author[slots[i, j]]`` (``author`` the ring's column), read only for
     the valid ones; its predictions are the row ``scored[position[i, j]]`` (``scored`` the
-    model's flat rows, see :meth:`~feedlab.platform.rankers.base.RankContext.flat_predictions`).
+    model's flat rows, see :meth:`~feedlab.platform.rankers.base.RankContext.flat_predictions`),
+    checked to be rows unless ``positions_checked`` says the caller checked them.
     """
     n, c = position.shape
     n_actions = scored.shape[1]
-    _check_positions(position, valid, scored.shape[0])
+    if not positions_checked:
+        _check_positions(position, valid, scored.shape[0])
     out = np.full((n, k), -1, np.int64)
     scale = np.float32(out_of_network_scale)
     value = np.empty(c, np.float64)  # the row's scores, in column order
@@ -347,7 +350,7 @@ def engagement_top_k_threaded(
         lo, hi = chunk_bounds(chunk, n_chunks, n)
         out[lo:hi] = engagement_top_k(
             scored, position[lo:hi], weights, in_network[lo:hi], valid[lo:hi], slots[lo:hi], author,
-            out_of_network_scale, powers, floor, k,
+            out_of_network_scale, powers, floor, k, True,
         )  # fmt: skip
     return out
 

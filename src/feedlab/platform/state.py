@@ -225,15 +225,13 @@ def serve(
     reads = reads_predictions(ranker)
     if reads:  # flat rows and each cell's row: laid out padded only if the ranker asks
         x, padded = scored(slice(None))
-        context = RankContext(
-            candidates=cands, view=view, tick=tick, model=model, memory=state.ranker_memory,
-            scored=padded, position=position,
-        )  # fmt: skip
+        given, rows_of_cells = padded, position
     else:  # the ranker never reads them: only the shown slots are predicted, below
-        context = RankContext(
-            candidates=cands, view=view, tick=tick, model=model, memory=state.ranker_memory,
-            predictions=np.broadcast_to(np.float32(0), (n, c, N_ACTIONS)),
-        )  # fmt: skip
+        given, rows_of_cells = np.broadcast_to(np.float32(0), (n, c, N_ACTIONS)), None
+    context = RankContext(
+        candidates=cands, view=view, tick=tick, model=model, memory=state.ranker_memory,
+        scored=given, position=rows_of_cells,
+    )  # fmt: skip
     columns = ranker.rank(context, params.feed_size, rng)
     shown = columns >= 0
     post_ids, shown_slots, shown_in_network, row = kernels.chosen_cells(

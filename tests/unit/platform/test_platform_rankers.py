@@ -235,10 +235,17 @@ def test_rank_context_needs_predictions_and_given_ones_win(make_context) -> None
     assert swapped.position is None
 
 
-def test_engagement_rejects_a_position_outside_the_rows(make_context) -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_engagement_rejects_a_position_outside_the_rows(
+    make_context, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    monkeypatch.setattr(core_kernels, "THREADED_MIN_ITEMS", 0)  # two threads: the threaded twin
     flat = _flat(make_context(np.ones((2, 3), bool)))
     position = flat.position.copy()
     position[1, 2] = 99
     broken = replace(flat, position=position)
-    with pytest.raises(IndexError, match="outside the prediction rows"):
+    with (
+        core_kernels.kernel_threads_for(threads),
+        pytest.raises(IndexError, match="outside the prediction rows"),
+    ):
         Engagement().rank(broken, 2, RNG)
