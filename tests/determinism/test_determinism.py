@@ -201,15 +201,54 @@ def test_a_run_of_one_cell_gets_the_workers_as_kernel_threads(
     from feedlab.experiments import runner
 
     seen: list[int] = []
-    simulate = runner._simulate
+    simulate = runner.simulate_cell
 
     def spy(*args: object, **kwargs: object) -> object:
         seen.append(core_kernels.kernel_threads())
         return simulate(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "_simulate", spy)
+    monkeypatch.setattr(runner, "simulate_cell", spy)
     cells = plan(tiny_config)[:1]
     execute(cells, workers=2)
     execute(cells, workers=1)
     assert seen == [min(2, numba.config.NUMBA_NUM_THREADS), 1]
     assert core_kernels.kernel_threads() == 1  # restored after the run
+
+
+def test_tail_threads_share_the_idle_workers_among_the_last_cells() -> None:
+    from feedlab.experiments.runner import tail_threads
+
+    assert [tail_threads(2, n) for n in (6, 3, 2, 1, 0)] == [1, 1, 1, 2, 2]
+    assert [tail_threads(8, n) for n in (9, 8, 5, 4, 3, 1)] == [1, 1, 1, 2, 2, 8]
+
+
+def test_a_pool_cell_takes_the_threads_its_share_allows_after_each_day(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's cell reads its thread share at each midnight; its rows are as on one thread."""
+    import queue
+    from types import SimpleNamespace
+
+    from feedlab.core import kernels as core_kernels
+    from feedlab.experiments import cells
+
+    cell = plan(_config(seed, 300, 2, 1))[0]
+    one = run_cell(cell)
+    share = SimpleNamespace(value=1)
+    seen: list[int] = []
+    set_threads = cells.set_kernel_threads
+
+    def spy(n: int) -> int:
+        seen.append(n)
+        share.value = 2  # the pool ran out of cells after the first day
+        return set_threads(n)
+
+    monkeypatch.setattr(cells, "set_kernel_threads", spy)
+    channel: queue.Queue[tuple[int, int]] = queue.Queue()
+    try:
+        _, two, _ = cells.simulate_in_worker(cell, 0, None, channel, share)
+    finally:
+        core_kernels.set_kernel_threads(1)
+    assert seen[:2] == [1, 2]  # one thread at the start, two from the first midnight on
+    assert channel.qsize() == cell.total_days
+    assert _same_rows(one, two)

@@ -20,23 +20,32 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from feedlab import __version__
 from feedlab.core.errors import ConfigError
 from feedlab.core.kernels import kernel_threads_for
-from feedlab.engine.run import Cell, MetricRow, add_stage_seconds, run_cell
+from feedlab.engine.run import Cell, MetricRow, add_stage_seconds
+from feedlab.experiments.cells import (
+    CELLS_DIR,
+    CHECKPOINTS_DIR,
+    CellOutcome,
+    Checkpoints,
+    rows_from_frame,
+    rows_to_frame,
+    simulate_cell,
+    simulate_in_worker,
+    tail_threads,
+)
 from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.optimizer_log import split_optimizer_rows
 from feedlab.experiments.resources import check_memory
 from feedlab.experiments.summary import amplification, compare_arms
-from feedlab.io.atomic import atomic_path, atomic_write_text
+from feedlab.io.atomic import atomic_write_text
 from feedlab.io.catalog import RunRecord, register_run, write_record
 from feedlab.io.parquet import write_metrics
 from feedlab.io.report import write_report
-from feedlab.io.schema import METRICS_SCHEMA
 from feedlab.metrics.catalog import METRICS, summaries
 from feedlab.world.clock import Clock
 
@@ -78,63 +87,6 @@ def plan(config: ExperimentConfig) -> list[Cell]:
     ]
 
 
-CELLS_DIR = "cells"
-CHECKPOINTS_DIR = "checkpoints"
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoints:
-    """Where a run keeps finished cells and checkpoints while it is in progress."""
-
-    folder: Path  # the run's staging folder
-    every_days: int  # save each cell's state every this many days (0: never)
-
-    def result(self, cell: Cell) -> Path:
-        """The finished rows of ``cell``."""
-        return self.folder / CELLS_DIR / f"{cell.name}.parquet"
-
-    def state(self, cell: Cell) -> Path:
-        """The latest saved state of ``cell``."""
-        return self.folder / CHECKPOINTS_DIR / f"{cell.name}.pkl"
-
-    def save(self, cell: Cell, rows: list[MetricRow]) -> None:
-        """Keep a finished cell's rows (atomically) and drop its checkpoint."""
-        target = self.result(cell)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(target) as tmp:
-            rows_to_frame(rows).write_parquet(tmp, compression="zstd")
-        self.state(cell).unlink(missing_ok=True)
-
-
-CellOutcome = tuple[int, list[MetricRow], dict[str, float]]
-"""(index of the cell, its rows, seconds per tick stage)."""
-
-
-def _simulate(
-    cell: Cell,
-    index: int,
-    checkpoints: Checkpoints | None,
-    on_day: Callable[[int], None] | None = None,
-) -> CellOutcome:
-    """Run one cell, resuming from and saving to its checkpoint when there is a store."""
-    stages: dict[str, float] = {}
-    rows = run_cell(
-        cell,
-        on_day=on_day,
-        stage_seconds=stages,
-        checkpoint=checkpoints.state(cell) if checkpoints else None,
-        checkpoint_days=checkpoints.every_days if checkpoints else 0,
-    )
-    return index, rows, stages
-
-
-def _simulate_reporting(
-    cell: Cell, index: int, checkpoints: Checkpoints | None, channel: Any
-) -> CellOutcome:
-    """:func:`_simulate` in a worker process, reporting finished days over ``channel``."""
-    return _simulate(cell, index, checkpoints, lambda day: channel.put((index, day)))
-
-
 def execute(
     cells: list[Cell],
     workers: int,
@@ -147,7 +99,9 @@ def execute(
     """Run cells in ``workers`` processes (in this process when ``workers`` is 1), or on Ray.
 
     A run of one cell runs in this process, its compiled kernels on up to ``workers`` threads
-    (:func:`~feedlab.core.kernels.set_kernel_threads`); cells of a pool run on one thread each.
+    (:func:`~feedlab.core.kernels.set_kernel_threads`); cells of a pool run on one thread each
+    until fewer cells than workers are left, when the last cells share the idle cores as
+    threads (:func:`tail_threads`).
 
     Results do not depend on the number of workers or the engine: each cell's streams come from
     its own seed. If ``stage_seconds`` is given, every cell's time per tick stage is added to it.
@@ -188,18 +142,25 @@ def execute(
         with kernel_threads_for(workers if len(todo) == 1 else 1):
             for index in todo:
                 finish(
-                    _simulate(cells[index], index, checkpoints, functools.partial(report, index))
+                    simulate_cell(
+                        cells[index], index, checkpoints, functools.partial(report, index)
+                    )
                 )
     else:
         context = multiprocessing.get_context("spawn")
         with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
             channel = manager.Queue()
+            threads = tail_threads(workers, len(todo))
+            share = manager.Value("i", threads)
             pending: set[Future[CellOutcome]] = {
-                pool.submit(_simulate_reporting, cells[index], index, checkpoints, channel)
+                pool.submit(simulate_in_worker, cells[index], index, checkpoints, channel, share)
                 for index in todo
             }
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                if tail_threads(workers, len(pending)) != threads:
+                    threads = tail_threads(workers, len(pending))
+                    share.value = threads
                 while True:
                     try:
                         report(*channel.get_nowait())
@@ -251,7 +212,7 @@ def _run_on_ray(
             )
         started = True
     try:
-        remote = ray.remote(num_cpus=1)(_simulate)
+        remote = ray.remote(num_cpus=1)(simulate_cell)
         pending = [remote.remote(cells[index], index, None) for index in todo]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
@@ -259,29 +220,6 @@ def _run_on_ray(
     finally:
         if started:
             ray.shutdown()
-
-
-def rows_from_frame(frame: pl.DataFrame) -> list[MetricRow]:
-    """Rows of a metrics table, as :func:`run_cell` returns them."""
-    return [
-        (a, int(s), int(d), m, float(v))
-        for a, s, d, m, v in frame.select(list(METRICS_SCHEMA)).iter_rows()
-    ]
-
-
-def rows_to_frame(rows: list[MetricRow]) -> pl.DataFrame:
-    """The long metrics table from rows."""
-    return pl.DataFrame(
-        rows,
-        schema={
-            "arm": pl.Utf8,
-            "seed": pl.Int64,
-            "day": pl.Int64,
-            "metric": pl.Utf8,
-            "value": pl.Float64,
-        },
-        orient="row",
-    )
 
 
 def default_workers() -> int:
