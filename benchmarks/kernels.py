@@ -8,6 +8,9 @@ Measures, in one run:
   candidates captured from a simulated day (GFLOP/s of the heads' multiply-adds and GB/s of the
   arrays read and written), by the compiled pass serving uses (``predict_pairs``) and by the
   NumPy reference it is tested against (``features`` then ``predict``);
+* the roofline of scoring: the GFLOP/s its arithmetic intensity (the heads' flops per byte of
+  features, logits and outputs it must move) allows at the measured bandwidth, which bounds any
+  implementation of this model far below the matmul rate;
 * ranking: the top-k kernel (rows/s) beside ``np.argpartition`` on the same rows.
 
     python benchmarks/kernels.py            # 10,000 people, candidates of one evening tick
@@ -147,6 +150,9 @@ def main() -> None:
             "share_of_bandwidth": bytes_moved / seconds / 1e9 / limits["copy_gbps"],
         }
 
+    intensity = flops / bytes_moved  # flops per byte the scoring pass must move
+    roofline = min(limits["matmul_gflops"], limits["copy_gbps"] * intensity)
+
     scores = np.where(cands.valid, np.random.default_rng(1).random(cands.slots.shape), -np.inf)
     n_rows = scores.shape[0]
     topk_seconds = best_of(lambda: top_k(scores, args.k))
@@ -156,6 +162,11 @@ def main() -> None:
         "machine": limits,
         "scoring": rates(best_of(compiled)),
         "scoring_reference": rates(best_of(reference)),
+        "roofline": {
+            "flops_per_byte": intensity,
+            "gflops": roofline,
+            "share_of_matmul": roofline / limits["matmul_gflops"],
+        },
         "top_k": {
             "rows": n_rows,
             "columns": int(scores.shape[1]),
@@ -176,6 +187,12 @@ def main() -> None:
         print(f"{name:<32} {s['gflops']:>15.2f} GFLOP/s {s['share_of_matmul']:>13.1%}")
         print(f"{'':<32} {s['gbps']:>18.2f} GB/s {s['share_of_bandwidth']:>13.1%}")
         print(f"{'':<32} {s['candidates_per_second']:>11,.0f} candidates/s")
+    r = table["roofline"]
+    print(
+        f"{'scoring roofline':<32} {r['gflops']:>15.2f} GFLOP/s {r['share_of_matmul']:>13.1%}"
+        f"  ({r['flops_per_byte']:.2f} flop/byte x the copy bandwidth; compiled scoring"
+        f" reaches {table['scoring']['gflops'] / r['gflops']:.0%} of it)"
+    )
     print(f"{'top-k kernel':<32} {t['kernel_rows_per_second']:>15,.0f} rows/s")
     print(f"{'np.argpartition (same rows)':<32} {t['argpartition_rows_per_second']:>15,.0f} rows/s")
     out = Path(args.out)

@@ -24,5 +24,9 @@ def test_the_kernel_benchmark_writes_rates_beside_the_machine_limits(tmp_path) -
     reference = table["scoring_reference"]
     assert reference["candidates"] == table["scoring"]["candidates"]
     assert reference["candidates_per_second"] > 0
+    roofline = table["roofline"]
+    assert roofline["flops_per_byte"] > 0
+    assert 0 < roofline["gflops"] <= table["machine"]["matmul_gflops"]
+    assert "scoring roofline" in done.stdout
     assert "scoring, compiled (serving)" in done.stdout
     assert table["top_k"]["kernel_rows_per_second"] > 0
