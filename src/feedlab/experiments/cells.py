@@ -105,14 +105,4 @@ def rows_from_frame(frame: pl.DataFrame) -> list[MetricRow]:
 
 def rows_to_frame(rows: list[MetricRow]) -> pl.DataFrame:
     """The long metrics table from rows."""
-    return pl.DataFrame(
-        rows,
-        schema={
-            "arm": pl.Utf8,
-            "seed": pl.Int64,
-            "day": pl.Int64,
-            "metric": pl.Utf8,
-            "value": pl.Float64,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row")
