@@ -216,7 +216,11 @@ def _answer_slots(
     )
 
     def weibull(v: FloatArray) -> FloatArray:
-        return np.power(-np.log1p(-v), 1.0 / _WEIBULL_SHAPE) / _WEIBULL_MEAN
+        # In float64, rounded once (as _exp32): float32 log1p and power differ between NumPy's
+        # SIMD variants (AVX2, AVX-512), which would make dwell depend on the CPU.
+        inv_shape = np.float64(np.float32(1.0 / _WEIBULL_SHAPE))
+        unit = np.power(-np.log1p(-v.astype(np.float64)), inv_shape).astype(np.float32)
+        return unit / np.float32(_WEIBULL_MEAN)
 
     glance = p.dwell_seconds * _exp32(0.9 * m + 0.9 * arousal + 0.4 * quality) * weibull(u[:, :, 6])
     read = p.read_seconds * _exp32(0.8 * quality + 0.5 * m) * weibull(u[:, :, 7])

@@ -85,7 +85,11 @@ def _below_sigmoid(die: np.float32, z: np.float32) -> bool:
 
 @numba.njit(cache=True, inline="always")
 def _weibull32(v: np.float32, inv_shape: np.float32, mean: np.float32) -> np.float32:
-    return np.float32(np.float32(-np.log1p(-v)) ** inv_shape) / mean
+    """A unit-mean Weibull draw from the die ``v``, its power evaluated in float64.
+
+    As the reference does, so neither depends on which SIMD code NumPy picks for float32.
+    """
+    return np.float32((-np.log1p(-np.float64(v))) ** np.float64(inv_shape)) / mean
 
 
 # Positions in the coefficient vector built by :func:`feedlab.behaviour.choice.respond`.
@@ -531,8 +535,9 @@ def social_proof_boosts(
     ``feed`` holds ring slots ``(n, k)`` (``-1`` empty, left at 0); a post displays the likes
     logged on its cascade root, ``root_likes[root[s] & (capacity - 1), like]`` (float32);
     ``shift`` is ``(n, k, 6)`` float32, zero on entry. The boost is
-    :func:`~feedlab.behaviour.social_proof.social_proof_shift`'s, in its float32 steps
-    (``weight`` rounded to float32, ``log10`` of ``1 + max(likes, 0)``), computed only where a
+    :func:`~feedlab.behaviour.social_proof.social_proof_shift`'s, in its steps (``weight``
+    rounded to float32 times the float64 ``log10`` of the float32 ``1 + max(likes, 0)``, rounded
+    to float32), computed only where a
     post is shown, and not at all for the third or so of them with no likes (a boost of 0).
     """
     mask = np.uint32(capacity - 1)
@@ -550,6 +555,6 @@ def social_proof_boosts(
         if s >= 0:
             likes = root_likes[np.int64(root[s] & mask), like]
             if likes > 0 or likes != likes:  # NaN propagates, as through np.maximum
-                boost = np.float32(w * np.log10(one + likes))
+                boost = np.float32(np.float64(w) * np.log10(np.float64(one + likes)))
                 out[f, 0] = boost
                 out[f, 1] = boost

@@ -40,7 +40,11 @@ def social_proof_shift(likes_shown: FloatArray, params: SocialProofParams) -> Fl
     shift = np.zeros((*likes_shown.shape, N_RESPONSE_CHANNELS), np.float32)
     if params.weight == 0.0:
         return shift
-    boost = params.weight * np.log10(1.0 + np.maximum(likes_shown, 0.0))
+    # The log in float64, rounded once: float32 log10 differs between NumPy's SIMD variants.
+    shown = (1.0 + np.maximum(likes_shown, 0.0)).astype(np.float32, copy=False)
+    boost = (np.float64(np.float32(params.weight)) * np.log10(shown.astype(np.float64))).astype(
+        np.float32
+    )
     shift[..., CLICK_CHANNEL] = boost
     shift[..., LIKE_CHANNEL] = boost
     return shift
