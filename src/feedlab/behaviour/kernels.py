@@ -537,8 +537,8 @@ def social_proof_boosts(
     ``shift`` is ``(n, k, 6)`` float32, zero on entry. The boost is
     :func:`~feedlab.behaviour.social_proof.social_proof_shift`'s, in its steps (``weight``
     rounded to float32 times the float64 ``log10`` of the float32 ``1 + max(likes, 0)``, rounded
-    to float32), computed only where a
-    post is shown, and not at all for the third or so of them with no likes (a boost of 0).
+    to float32), computed only where a post is shown, and not at all for the third or so of them
+    with no likes (a boost of 0).
     """
     mask = np.uint32(capacity - 1)
     w = np.float32(weight)

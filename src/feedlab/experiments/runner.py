@@ -158,9 +158,8 @@ def execute(
             }
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                if tail_threads(workers, len(pending)) != threads:
-                    threads = tail_threads(workers, len(pending))
-                    share.value = threads
+                if (now := tail_threads(workers, len(pending))) != threads:
+                    threads = share.value = now
                 while True:
                     try:
                         report(*channel.get_nowait())
