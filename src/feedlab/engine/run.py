@@ -14,7 +14,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedlab.behaviour.params import BehaviourParams
-from feedlab.core.kernels import reuse_freed_memory, single_threaded_blas
+from feedlab.core.kernels import (
+    freeze_imported_objects,
+    reuse_freed_memory,
+    single_threaded_blas,
+)
 from feedlab.core.random import Streams
 from feedlab.engine import explain_platform
 from feedlab.engine.interventions import Interventions
@@ -78,24 +82,18 @@ class Cell:
         return "__".join([*parts, self.arm, str(self.seed)])
 
 
-REUSE_MEMORY_MIN_PEOPLE = 200_000
-"""Societies from which a cell's process keeps freed memory for reuse
-(:func:`~feedlab.core.kernels.reuse_freed_memory`): there a tick's largest arrays (the features
-of some seven candidates a person) pass glibc's 32 MB ceiling for reusing freed memory. Below
-it they are reused anyway, and the heap's memory, which is not aligned for huge pages, made a
-default-scenario run 3% slower."""
-
-
 def setup_for(cell: Cell) -> Setup:
     """The fixed parts of one cell's run: parameters, ranker, streams and metric pairs.
 
-    Also keeps BLAS in this process to one thread, and for a large society lets the process
-    reuse freed memory: every cell, fresh or resumed from a checkpoint, is set up here (see
-    :func:`~feedlab.core.kernels.single_threaded_blas`, :data:`REUSE_MEMORY_MIN_PEOPLE`).
+    Also settles the process for simulating: BLAS on one thread, freed memory kept for reuse,
+    the imported objects out of the garbage collector's scans. Every cell, fresh or resumed
+    from a checkpoint, is set up here (see :func:`~feedlab.core.kernels.single_threaded_blas`,
+    :func:`~feedlab.core.kernels.reuse_freed_memory`,
+    :func:`~feedlab.core.kernels.freeze_imported_objects`).
     """
     single_threaded_blas()
-    if cell.world.n_people >= REUSE_MEMORY_MIN_PEOPLE:
-        reuse_freed_memory()
+    reuse_freed_memory()
+    freeze_imported_objects()
     streams = Streams(root_seed=cell.seed, replicate=0)
     return Setup(
         world=cell.world,
