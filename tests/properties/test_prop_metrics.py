@@ -5,7 +5,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from feedlab.metrics.daily import auc, bimodality, pair_jaccard, topic_entropy
+from feedlab.metrics.daily import auc, auc_reference, bimodality, pair_jaccard, topic_entropy
 
 SETTINGS = settings(max_examples=50, deadline=None)
 BIMODAL = 5 / 9
@@ -58,6 +58,22 @@ def test_auc_is_the_fraction_of_correctly_ordered_pairs(data) -> None:
     # Invariant to the order of the sample.
     order = np.random.default_rng(labels.size).permutation(labels.size)
     assert np.isclose(auc(scores[order], labels[order]), auc(scores, labels))
+
+
+@SETTINGS
+@given(
+    data=st.integers(2, 400).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float32, n, elements=st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, np.nan]))
+            | arrays(np.float32, n, elements=st.floats(0, 1, width=32)),
+            arrays(np.bool_, n),
+        )
+    )
+)
+def test_auc_equals_its_stable_argsort_definition_bit_for_bit(data) -> None:
+    scores, labels = data
+    fast, reference = auc(scores, labels), auc_reference(scores, labels)
+    assert fast == reference or (np.isnan(fast) and np.isnan(reference))
 
 
 def test_auc_is_nan_with_one_class() -> None:
