@@ -235,13 +235,13 @@ def test_a_pool_cell_takes_the_threads_its_share_allows_after_each_day(
     cell = plan(_config(seed, 300, 2, 1))[0]
     one = run_cell(cell)
     share = SimpleNamespace(value=1)
-    seen: list[int] = []
+    seen: list[tuple[int, bool]] = []
     set_threads = cells.set_kernel_threads
 
-    def spy(n: int) -> int:
-        seen.append(n)
+    def spy(n: int, idle_cores: bool = False) -> int:
+        seen.append((n, idle_cores))
         share.value = 2  # the pool ran out of cells after the first day
-        return set_threads(n)
+        return set_threads(n, idle_cores)
 
     monkeypatch.setattr(cells, "set_kernel_threads", spy)
     channel: queue.Queue[tuple[int, int]] = queue.Queue()
@@ -249,6 +249,7 @@ def test_a_pool_cell_takes_the_threads_its_share_allows_after_each_day(
         _, two, _ = cells.simulate_in_worker(cell, 0, None, channel, share)
     finally:
         core_kernels.set_kernel_threads(1)
-    assert seen[:2] == [1, 2]  # one thread at the start, two from the first midnight on
+    # one thread at the start; two from the first midnight on, on cores the pool left idle
+    assert seen[:2] == [(1, False), (2, True)]
     assert channel.qsize() == cell.total_days
     assert _same_rows(one, two)

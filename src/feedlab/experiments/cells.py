@@ -75,14 +75,18 @@ def simulate_in_worker(
 
     After each day the cell takes the kernel threads ``share.value`` allows it: one while every
     worker is busy, more once the pool runs out of cells and cores fall idle (see
-    :func:`tail_threads`). Results do not depend on the count.
+    :func:`tail_threads`), and then splits smaller batches over them (``idle_cores``). Results
+    do not depend on the count.
     """
+
+    def take_share() -> None:
+        set_kernel_threads(share.value, idle_cores=share.value > 1)
 
     def on_day(day: int) -> None:
         channel.put((index, day))
-        set_kernel_threads(share.value)
+        take_share()
 
-    set_kernel_threads(share.value)
+    take_share()
     return simulate_cell(cell, index, checkpoints, on_day)
 
 

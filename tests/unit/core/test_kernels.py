@@ -527,3 +527,21 @@ def test_in_place_on_threads_gives_the_one_call_values(
     with kernels.kernel_threads_for(2):
         got = kernels.in_place_on_threads(logistic, values.copy())
     np.testing.assert_array_equal(got, want)
+
+
+def test_threads_on_idle_cores_split_smaller_batches() -> None:
+    try:
+        kernels.set_kernel_threads(2)
+        if kernels.kernel_threads() < 2:
+            pytest.skip("one core")
+        small = kernels.IDLE_CORES_MIN_ITEMS
+        assert not kernels.threaded(small)
+        kernels.set_kernel_threads(2, idle_cores=True)
+        assert kernels.threaded(small) and not kernels.threaded(small - 1)
+        with kernels.kernel_threads_for(1):
+            assert not kernels.threaded(kernels.THREADED_MIN_ITEMS)
+        assert kernels.threaded(small)  # the idle cores come back with the threads
+        kernels.set_kernel_threads(1, idle_cores=True)  # one thread is never split
+        assert not kernels.threaded(kernels.THREADED_MIN_ITEMS)
+    finally:
+        kernels.set_kernel_threads(1)
