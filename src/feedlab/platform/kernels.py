@@ -190,6 +190,24 @@ def candidate_logits_threaded(
 
 
 @numba.njit(cache=True)
+def in_network_created(slots: AnyArray, in_network: AnyArray, created: AnyArray) -> AnyArray:
+    """Creation tick of each in-network candidate as float64, ``-inf`` elsewhere, in one pass.
+
+    The chronological ranker's scores: ``masked(np.where(in_network, created[slots], -inf))``
+    of :class:`~feedlab.platform.rankers.builtin.Chronological`'s reference
+    (:func:`~feedlab.platform.rankers.builtin.chronological_scores_reference`), without its five passes and temporaries. A cell
+    with no candidate (slot ``-1``) is ``-inf`` whatever ``in_network`` says.
+    """
+    n, c = slots.shape
+    out = np.empty((n, c), np.float64)
+    for i in range(n):
+        for j in range(c):
+            s = slots[i, j]
+            out[i, j] = np.float64(created[s]) if s >= 0 and in_network[i, j] else -np.inf
+    return out
+
+
+@numba.njit(cache=True)
 def weighted_scores(
     predictions: AnyArray,
     weights: AnyArray,

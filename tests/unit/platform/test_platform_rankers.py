@@ -5,6 +5,7 @@ import pytest
 
 from feedlab.core import kernels as core_kernels
 from feedlab.core.errors import ShapeError
+from feedlab.platform import kernels
 from feedlab.platform.observe import LOGGED_ACTIONS
 from feedlab.platform.rankers.base import RankContext, masked, top_k
 from feedlab.platform.rankers.builtin import (
@@ -12,6 +13,7 @@ from feedlab.platform.rankers.builtin import (
     Engagement,
     Popularity,
     Random,
+    chronological_scores_reference,
     engagement_top_k_reference,
 )
 
@@ -120,6 +122,22 @@ def test_chronological_returns_in_network_posts_newest_first(make_context) -> No
 def test_chronological_breaks_ties_by_column(make_context) -> None:
     context = make_context(np.ones((1, 3), bool), created=np.array([[5, 9, 9]]))
     np.testing.assert_array_equal(Chronological().rank(context, 3, RNG), [[1, 2, 0]])
+
+
+def test_chronological_scores_equal_their_numpy_reference(make_context) -> None:
+    rng = np.random.default_rng(5)
+    n, c = 30, 40
+    valid = rng.random((n, c)) < 0.7
+    created = rng.integers(0, 8, (n, c))  # few ticks: many ties
+    in_network = rng.random((n, c)) < 0.6
+    context = make_context(valid, created=created, in_network=in_network)
+    context.candidates.in_network[~valid] = True  # an empty cell stays -inf regardless
+    cands = context.candidates
+    scores = kernels.in_network_created(cands.slots, cands.in_network, context.view.created)
+    np.testing.assert_array_equal(scores, chronological_scores_reference(context))
+    for k in (1, 10, 40):
+        expected = top_k(chronological_scores_reference(context), k)
+        np.testing.assert_array_equal(Chronological().rank(context, k, RNG), expected)
 
 
 def test_popularity_ranks_by_logged_engagement(make_context) -> None:
