@@ -151,23 +151,36 @@ def test_a_run_killed_many_times_at_random_points_still_ends_exact(
         "social-dilemma", "--people", "1200", "--days", "3", "--seeds", "1", "--workers", "1",
         "--set", f"root_seed={seed}", "--set", "warmup_days=0", "--checkpoint-days", "1",
     ]  # fmt: skip
-    # Each kill lands a random time after the run has started (its partial folder exists), so
-    # a slow interpreter start on a loaded machine cannot use up the kills before the run begins.
-    delays = np.random.default_rng(seed).uniform(0.2, 3.0, size=6)
-    kills = 0
     meta = partial_folder(out) / "run.json"
 
+    def started(command: list[str], marker: Path) -> tuple[subprocess.Popen[bytes], float]:
+        """Start `command` and wait until `marker` (its partial folder's run.json) exists."""
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return process, time.monotonic()
+
+    # The uninterrupted reference run goes first: how long it runs once its partial folder exists
+    # sets the kill times, so the kills land inside the run however fast or loaded the machine is.
+    whole = tmp_path / "whole"
+    reference, begun = started(
+        [*base, *fresh, "--out", str(whole)], partial_folder(whole) / "run.json"
+    )
+    assert reference.wait() == 0
+    length = time.monotonic() - begun
+    # Each kill lands a random fraction of that length after the run has started, so neither a
+    # slow interpreter start nor a fast machine can use up the kills outside the run.
+    delays = np.random.default_rng(seed).uniform(0.05, 0.8, size=6) * length
+    kills = 0
+
     def args() -> list[str]:
-        started = meta.exists()
-        return ["--resume", str(out), "--workers", "1"] if started else [*fresh, "--out", str(out)]
+        if meta.exists():
+            return ["--resume", str(out), "--workers", "1"]
+        return [*fresh, "--out", str(out)]
 
     for delay in delays:
-        process = subprocess.Popen(
-            [*base, *args()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 120
-        while not meta.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        process, _ = started([*base, *args()], meta)
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -180,11 +193,6 @@ def test_a_run_killed_many_times_at_random_points_still_ends_exact(
         finished = subprocess.run([*base, *args()], capture_output=True, text=True)
         assert finished.returncode == 0, finished.stderr
     assert kills >= 1
-    reference = subprocess.run(
-        [*base, *fresh, "--out", str(tmp_path / "whole")], capture_output=True, text=True
-    )
-    assert reference.returncode == 0, reference.stderr
     assert_frame_equal(
-        pl.read_parquet(out / "metrics.parquet"),
-        pl.read_parquet(tmp_path / "whole" / "metrics.parquet"),
+        pl.read_parquet(out / "metrics.parquet"), pl.read_parquet(whole / "metrics.parquet")
     )
