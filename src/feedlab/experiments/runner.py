@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import queue
 import shutil
@@ -32,6 +31,7 @@ from feedlab.experiments.cells import (
     CHECKPOINTS_DIR,
     CellOutcome,
     Checkpoints,
+    pool_context,
     rows_from_frame,
     rows_to_frame,
     simulate_cell,
@@ -147,7 +147,7 @@ def execute(
                     )
                 )
     else:
-        context = multiprocessing.get_context("spawn")
+        context = pool_context()
         with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
             channel = manager.Queue()
             threads = tail_threads(workers, len(todo))
