@@ -17,7 +17,7 @@ from typing import Final, Literal
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from feedlab.core.arrays import F64Array, IntArray
 from feedlab.core.errors import ConfigError, did_you_mean
@@ -279,7 +279,7 @@ def t_interval(
     count = n.astype(np.float64)
     enough = count >= 2
     dof = np.where(enough, count - 1, 1.0)  # placeholder dof where the interval is undefined
-    quantile = stats.t.ppf((1.0 + confidence) / 2.0, dof)
+    quantile = special.stdtrit(dof, (1.0 + confidence) / 2.0)  # Student t's inverse CDF
     half = np.where(enough, quantile * sd / np.sqrt(np.maximum(count, 1.0)), math.nan)
     return mean - half, mean + half
 
