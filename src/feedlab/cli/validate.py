@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,8 +15,10 @@ from rich.table import Table
 
 from feedlab.experiments.runner import default_workers
 from feedlab.io.atomic import atomic_write_text
-from feedlab.validation.harness import Check, Outcome, run_tasks
-from feedlab.validation.suite import FULL, QUICK, Size, judge, plan
+
+if TYPE_CHECKING:
+    from feedlab.validation.harness import Check, Outcome
+    from feedlab.validation.suite import Size
 
 
 def validate_command(
@@ -42,6 +44,10 @@ def validate_command(
             highlight=False,
         )
         raise typer.Exit(code=2)
+    # the validation suite (with its statistics) loads only for this command
+    from feedlab.validation.harness import run_tasks
+    from feedlab.validation.suite import FULL, QUICK, judge, plan
+
     size = QUICK if quick else FULL
     console, err = Console(width=160), Console(stderr=True)
     started = time.perf_counter()

@@ -330,18 +330,16 @@ def test_validate_out_keeps_every_simulation_even_when_a_judge_fails(
 
     from typer.testing import CliRunner
 
-    from feedlab.cli import validate as cli_validate
     from feedlab.cli.main import app
+    from feedlab.validation import suite
     from feedlab.validation.harness import Check
 
-    monkeypatch.setattr(
-        cli_validate, "plan", lambda size: [Task("society", tiny_cell, tailless_probe)]
-    )
+    monkeypatch.setattr(suite, "plan", lambda size: [Task("society", tiny_cell, tailless_probe)])
 
     def broken(outcomes: list[Outcome]) -> list[Check]:
         raise RuntimeError("a judge with a bug")
 
-    monkeypatch.setattr(cli_validate, "judge", broken)
+    monkeypatch.setattr(suite, "judge", broken)
     out = tmp_path / "v.json"
     args = ["validate", "--quick", "--workers", "1", "--out", str(out)]
     result = CliRunner().invoke(app, args)
@@ -352,7 +350,7 @@ def test_validate_out_keeps_every_simulation_even_when_a_judge_fails(
     assert "checks" not in record
 
     verdict = Check("8. x", "claim", "source", "reported", "measured", True)
-    monkeypatch.setattr(cli_validate, "judge", lambda outcomes: [verdict])
+    monkeypatch.setattr(suite, "judge", lambda outcomes: [verdict])
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text())
