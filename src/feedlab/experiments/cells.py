@@ -1,7 +1,8 @@
 """One cell where a pool, Ray or this process runs it: its checkpoints, its entry points.
 
-Worker processes import this module (and the engine) only, not the run's reporting and
-statistics, so they start quickly.
+A worker needs this module (and the engine) only, not the run's reporting and statistics; a
+local pool's workers are forked from a server that has imported it (:func:`pool_context`), and
+Ray's import it themselves.
 """
 
 from __future__ import annotations
