@@ -24,6 +24,7 @@ dice at slot ``j`` under every ranking policy (common random numbers).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -370,7 +371,11 @@ def respond(
     acts = np.zeros((len(ACTIONS), n, k), bool)
     dwell = np.zeros((n, k), np.float32)
     no_shift = np.zeros((0, 0, len(ACTIONS)), np.float32)
-    answer = bk.answer_feeds_threaded if threaded(feed.size) else bk.answer_feeds
+    answer = (
+        bk.answer_feeds_threaded
+        if threaded(feed.size)
+        else functools.partial(bk.answer_feeds, lo=0, hi=n)
+    )
     answer(
         np.uint64(streams.counter_key(PEOPLE_CHOICE, tick)),
         persons.astype(np.int64, copy=False),

@@ -24,6 +24,8 @@ or engagement, repeated people, teens and people at the clip bounds.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -31,11 +33,11 @@ from feedlab.core.arrays import AnyArray, BoolArray, F64Array, FloatArray, IntAr
 from feedlab.core.kernels import (
     PREFETCH_AHEAD,
     SLOTS_AHEAD,
-    chunk_bounds,
     counter_step,
     counter_unit,
-    n_chunks_for,
     prefetch,
+    run_on_threads,
+    thread_blocks,
 )
 
 _F0 = np.float32(0.0)
@@ -101,7 +103,7 @@ def _weibull32(v: np.float32, inv_shape: np.float32, mean: np.float32) -> np.flo
  STOP_HABIT, MINUTE, N_COEF) = range(38)  # fmt: skip
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def answer_feeds(
     key: np.uint64,
     persons: IntArray,
@@ -116,8 +118,12 @@ def answer_feeds(
     seen: BoolArray,
     acts: BoolArray,
     dwell: FloatArray,
+    lo: int,
+    hi: int,
 ) -> None:
-    """Answer feeds slot by slot until each person stops, writing ``seen``, ``acts``, ``dwell``.
+    """Answer feeds ``[lo, hi)`` slot by slot until each person stops, into their output rows.
+
+    Writes the rows ``[lo, hi)`` of ``seen``, ``acts`` and ``dwell`` only.
 
     Args:
         key: the counter key of ``people.choice`` at this tick (``Streams.counter_key``).
@@ -135,17 +141,19 @@ def answer_feeds(
         seen: output, ``(n, k)`` bool, all False on entry.
         acts: output, ``(6, n, k)`` bool, all False on entry; set only at seen slots.
         dwell: output, ``(n, k)`` float32, all 0 on entry; set only at seen slots.
+        lo: the first session to answer.
+        hi: one past the last.
     """
     leaning, susceptibility, seeking_of, credulity, habit, budget, minutes_today = person_columns
     post_leaning, outrage, novelty, quality, topic_weight = post_columns
     topic_a, topic_b = topics
-    n, k = feed.shape
+    k = feed.shape[1]
     shifted = shift.shape[0] > 0
     below_one = np.float32(np.nextafter(np.float32(1.0), np.float32(0.0)))
     c = coef
     dice = np.empty(9, np.float32)
     logit = np.empty(6, np.float32)
-    for i in range(n):
+    for i in range(lo, hi):
         p = persons[i]
         h_i = counter_step(key, np.uint64(p))
         x = leaning[p]
@@ -226,7 +234,6 @@ def answer_feeds(
                 break
 
 
-@numba.njit(cache=True, parallel=True)
 def answer_feeds_threaded(
     key: np.uint64,
     persons: IntArray,
@@ -242,21 +249,21 @@ def answer_feeds_threaded(
     acts: BoolArray,
     dwell: FloatArray,
 ) -> None:
-    """:func:`answer_feeds` on the process's kernel threads, chunk by chunk of sessions.
+    """:func:`answer_feeds` of every session, in blocks of sessions on the kernel threads.
 
     A session's dice depend on the person and the slot, never on the row, so every session is
     answered as on one thread.
     """
-    n = persons.size
-    n_chunks = n_chunks_for(n)
-    shifted = shift.shape[0] > 0
-    for chunk in numba.prange(n_chunks):
-        lo, hi = chunk_bounds(chunk, n_chunks, n)
-        answer_feeds(
-            key, persons[lo:hi], feed[lo:hi], shift[lo:hi] if shifted else shift, coef,
-            person_columns, interest, post_columns, topics, is_false, seen[lo:hi],
-            acts[:, lo:hi], dwell[lo:hi],
-        )  # fmt: skip
+    arguments = (
+        key, persons, feed, shift, coef, person_columns, interest, post_columns, topics,
+        is_false, seen, acts, dwell,
+    )  # fmt: skip
+    run_on_threads(
+        [
+            functools.partial(answer_feeds, *arguments, lo, hi)
+            for lo, hi in thread_blocks(persons.size)
+        ]
+    )
 
 
 # Positions in the rate vector built by :func:`feedlab.behaviour.drift.drift`, float64. The rates
@@ -287,8 +294,8 @@ def _session_chains(persons: IntArray, n_people: int) -> tuple[IntArray, IntArra
 
     Returns ``(after, heads)``: ``after[i]`` is the next row of ``persons[i]`` (-1 = none) and
     ``heads`` the first row of each person in session, in ascending order of person. Strictly
-    increasing ``persons`` (the engine's sessions) need no table; otherwise one ``(n_people,)``
-    table finds the repeats.
+    increasing ``persons`` (the engine's sessions) need no table; otherwise two ``(n_people,)``
+    tables (each person's last and first row) find the repeats and the heads.
     """
     n = persons.size
     after = np.full(n, -1, np.int64)
@@ -300,15 +307,16 @@ def _session_chains(persons: IntArray, n_people: int) -> tuple[IntArray, IntArra
     if increasing:
         return after, np.arange(n)
     last = np.full(n_people, -1, np.int64)
-    first = np.ones(n, np.bool_)
+    first = np.full(n_people, -1, np.int64)
     for i in range(n):
         p = persons[i]
         if last[p] >= 0:
             after[last[p]] = i
-            first[i] = False
+        else:
+            first[p] = i
         last[p] = i
-    heads = np.flatnonzero(first)
-    return after, heads[np.argsort(persons[heads])]
+    heads = first[first >= 0]  # in ascending order of person, without a sort
+    return after, heads
 
 
 @numba.njit(cache=True)

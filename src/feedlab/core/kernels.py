@@ -10,18 +10,22 @@ the references do: among equal scores the lower column comes first, and NaN sort
 The kernels work one row (one session) at a time, in place of the references' row-wise
 argsorts, gathers and scatters: branch-free rank counting for rows of up to 128 scores (a merge
 sort beyond), and small hash tables of keys. Compiled code is cached on disk (``cache=True``), so
-only the first run on a machine pays for compilation (about 8 s).
+only the first run on a machine pays for compilation (some 13 s of one core for every kernel a
+cell uses; each process of a pool compiles its own).
 
 Threads. The kernels run on one thread unless :func:`set_kernel_threads` allows more, which the
-experiment runner does only for a run of one cell (it runs in the runner's own process, on the
-cores ``--workers`` allows; a worker process of a pool keeps one thread). The heaviest row kernels
-of the hot path then have a threaded twin (``*_threaded``, ``parallel=True``) that splits the
-rows into contiguous chunks; each row is computed exactly as on one thread, so results do not
-depend on the thread count. :func:`threaded` picks the twin only for batches of at least
-:data:`THREADED_MIN_ITEMS` items: on the 2-vCPU machines of this project a parallel call waits
-4-16 ms (whole scheduler ticks) whenever the other vCPU is busy or asleep, which a small batch
-never wins back, and which is the normal case under ``pytest -n 2`` or with one simulation per
-core.
+experiment runner does for a run of one cell (it runs in the runner's own process, on the cores
+``--workers`` allows) and for a pool's last cells (on the cores that finished). The heaviest row
+kernels of the hot path then have a threaded twin (``*_threaded``): the same compiled kernel,
+which releases the GIL (``nogil=True``), called on contiguous blocks of rows at once by
+:func:`run_on_threads`, one block per thread. Each row is computed exactly as on one thread, so
+results do not depend on the thread count, and a twin adds no compiled code: it reuses the
+kernel's single compiled version (twins compiled as ``parallel=True`` loops cost each process
+some 16 s more compilation, a run's whole tail on a machine's first run). :func:`threaded` picks
+the twin only for batches of at least :data:`THREADED_MIN_ITEMS` items: on the 2-vCPU machines of
+this project a parallel call waits 4-16 ms (whole scheduler ticks) whenever the other vCPU is
+busy or asleep, which a small batch never wins back, and which is the normal case under
+``pytest -n 2`` or with one simulation per core.
 
 The same holds for BLAS: a tick's matrix products have an inner dimension of a few features, and
 OpenBLAS's worker threads spin while they wait, so with one simulation per core they burn the
@@ -31,11 +35,14 @@ core another simulation needs. :func:`single_threaded_blas` keeps them to one th
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
+import os
 import platform
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar, cast
 
 import llvmlite.ir as llvm_ir
 import numba
@@ -129,16 +136,14 @@ _idle_cores = False  # whether those threads run on cores nothing else is using
 def set_kernel_threads(n: int, idle_cores: bool = False) -> int:
     """Let this process's row kernels use up to ``n`` threads (at least 1); returns the count.
 
-    The count is capped at Numba's thread pool size (the cores). Numba's pool is started only
-    when more than one thread is allowed, so a process that never asks for threads has none.
-    ``idle_cores`` says the threads' cores are otherwise idle (a pool's workers that ran out of
-    cells), which lowers the batch size from which kernels split to
+    The count is capped at the cores Numba sees (``NUMBA_NUM_THREADS``). The threads are
+    started only when more than one is allowed, so a process that never asks for threads has
+    none. ``idle_cores`` says the threads' cores are otherwise idle (a pool's workers that ran
+    out of cells), which lowers the batch size from which kernels split to
     :data:`IDLE_CORES_MIN_ITEMS`.
     """
     global _threads, _idle_cores
     n = max(1, min(int(n), int(numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
-    if n > 1 or _threads > 1:
-        numba.set_num_threads(n)
     _threads = n
     _idle_cores = idle_cores and n > 1
     return n
@@ -166,7 +171,61 @@ def threaded(items: int) -> bool:
     return _threads > 1 and items >= THREADED_MIN_ITEMS
 
 
-_pool: tuple[ThreadPoolExecutor, int] | None = None  # NumPy passes' threads, and how many
+_pool: tuple[ThreadPoolExecutor, int] | None = None  # the kernel threads, and how many
+
+
+def _forget_pool() -> None:
+    """Drop the thread pool in a forked child: the parent's threads do not exist there."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+T = TypeVar("T")
+
+
+def thread_blocks(n: int) -> list[tuple[int, int]]:
+    """Bounds ``[lo, hi)`` splitting ``n`` rows into one contiguous block per kernel thread.
+
+    As many blocks as threads, of sizes differing by at most one, none empty (fewer blocks than
+    threads when ``n`` is smaller; none when it is 0).
+    """
+    parts = min(_threads, n)
+    return [(n * t // parts, n * (t + 1) // parts) for t in range(parts)]
+
+
+def run_on_threads(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Run ``tasks`` at once on the kernel threads and return their results, in order.
+
+    The first task runs on the calling thread, the others on a pool of the process's kernel
+    threads (started on first use, at most :func:`kernel_threads` - 1 more). For work that
+    releases the GIL: compiled kernels declared ``nogil=True`` and NumPy's ufunc loops. The
+    tasks must not write the same memory; each then computes what it would alone, so results
+    never depend on the thread count or the order the tasks finish. Every task has finished
+    when this returns or raises (the first error, in task order, is raised).
+    """
+    global _pool
+    if len(tasks) <= 1 or _threads == 1:
+        return [task() for task in tasks]
+    if _pool is None or _pool[1] < _threads - 1:
+        if _pool is not None:
+            _pool[0].shutdown()
+        pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="feedlab-kernels")
+        _pool = (pool, _threads - 1)
+    futures = [_pool[0].submit(task) for task in tasks[1:]]
+    outcomes: list[tuple[T | None, BaseException | None]] = []
+    try:
+        outcomes.append((tasks[0](), None))
+    except BaseException as raised:  # every task must finish before anything is raised
+        outcomes.append((None, raised))
+    for future in futures:
+        failure = future.exception()
+        outcomes.append((None, failure) if failure is not None else (future.result(), None))
+    for _, failure in outcomes:
+        if failure is not None:
+            raise failure
+    return [cast(T, result) for result, _ in outcomes]
 
 
 def in_place_on_threads(function: Callable[[AnyArray], object], array: AnyArray) -> AnyArray:
@@ -177,32 +236,12 @@ def in_place_on_threads(function: Callable[[AnyArray], object], array: AnyArray)
     so the blocks run at once; a batch that :func:`threaded` would not split runs in one call.
     Returns ``array``.
     """
-    global _pool
     n = array.shape[0] if array.ndim else 0
     if not threaded(array.size) or n < _threads:
         function(array)
         return array
-    if _pool is None or _pool[1] < _threads:
-        _pool = (ThreadPoolExecutor(_threads, thread_name_prefix="feedlab-numpy"), _threads)
-    blocks = [array[n * t // _threads : n * (t + 1) // _threads] for t in range(_threads)]
-    for done in [_pool[0].submit(function, block) for block in blocks]:
-        done.result()
+    run_on_threads([functools.partial(function, array[lo:hi]) for lo, hi in thread_blocks(n)])
     return array
-
-
-@numba.njit(cache=True, inline="always")
-def chunk_bounds(chunk: int, n_chunks: int, n: int) -> tuple[int, int]:
-    """Rows ``[lo, hi)`` of chunk ``chunk`` when ``n`` rows are split into ``n_chunks``."""
-    return chunk * n // n_chunks, (chunk + 1) * n // n_chunks
-
-
-_CHUNKS = 64  # enough to balance 16 threads; asking Numba for the count would defeat its cache
-
-
-@numba.njit(cache=True, inline="always")
-def n_chunks_for(n: int) -> int:
-    """Chunks for ``n`` rows: :data:`_CHUNKS`, at least one row each (at least one chunk)."""
-    return max(1, min(n, _CHUNKS))
 
 
 PREFETCH_AHEAD = 12
@@ -385,7 +424,7 @@ def _keep_numbers(row: AnyArray, kept: IntArray, value: F64Array) -> int:
 
 @numba.njit(cache=True)
 def order_descending(
-    value: F64Array, m: int, order: IntArray, above: IntArray, scratch: IntArray
+    value: F64Array, m: int | np.int64, order: IntArray, above: IntArray, scratch: IntArray
 ) -> None:
     """Fill ``order[:m]`` with the indices of ``value[:m]`` (no NaN), largest first, ties lower first.
 
@@ -411,7 +450,9 @@ def order_descending(
 
 
 @numba.njit(cache=True)
-def _merge_sort_descending(value: F64Array, m: int, order: IntArray, scratch: IntArray) -> None:
+def _merge_sort_descending(
+    value: F64Array, m: int | np.int64, order: IntArray, scratch: IntArray
+) -> None:
     """Stable merge sort of the indices of ``value[:m]``, largest value first."""
     for start in range(0, m, _INSERTION_RUN):
         stop = min(start + _INSERTION_RUN, m)
@@ -829,7 +870,7 @@ def _check_csr_push(
     return total
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _push_csr_rows(
     ring: AnyArray,
     head: IntArray,
@@ -852,7 +893,6 @@ def _push_csr_rows(
                 head[r] += 1
 
 
-@numba.njit(cache=True, parallel=True)
 def _ring_push_csr_threaded(
     ring: AnyArray,
     head: IntArray,
@@ -862,16 +902,23 @@ def _ring_push_csr_threaded(
     values: AnyArray,
     n_parts: int,
 ) -> None:
-    """:func:`_ring_push_csr` on ``n_parts`` threads, each owning a contiguous band of rows.
+    """:func:`_ring_push_csr` in ``n_parts`` tasks on the kernel threads, each owning a band of rows.
 
-    Every thread reads all the groups but writes only its own rows, in the one-thread order, so
+    Every task reads all the groups but writes only its own rows, in the one-thread order, so
     every ring row ends as on one thread; the random writes, the slow part, are shared out.
     The groups must have been checked (:func:`_check_csr_push`).
     """
     n_rows = ring.shape[0]
-    for part in numba.prange(n_parts):
-        lo, hi = chunk_bounds(part, n_parts, n_rows)
-        _push_csr_rows(ring, head, indptr, members, sources, values, lo, hi)
+    parts = max(1, min(n_parts, n_rows))
+    run_on_threads(
+        [
+            functools.partial(
+                _push_csr_rows, ring, head, indptr, members, sources, values,
+                n_rows * part // parts, n_rows * (part + 1) // parts,
+            )
+            for part in range(parts)
+        ]
+    )  # fmt: skip
 
 
 def ring_push_csr_reference(

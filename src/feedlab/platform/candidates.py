@@ -28,6 +28,7 @@ are kept, cost several times the compiled passes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numba
@@ -37,14 +38,14 @@ from pydantic import Field, model_validator
 from feedlab.core.arrays import AnyArray, BoolArray, IntArray, U32Array
 from feedlab.core.errors import ConfigError
 from feedlab.core.kernels import (
-    chunk_bounds,
-    n_chunks_for,
     probe,
     repeated_keys,
     ring_push,
     ring_push_csr,
+    run_on_threads,
     smallest_per_group,
     table_bits,
+    thread_blocks,
     threaded,
 )
 from feedlab.core.params import Params
@@ -326,7 +327,6 @@ def _check_rows(
                     raise IndexError("gather_candidates: a topic is outside the pools")
 
 
-@numba.njit(cache=True)
 def _gather(
     persons: AnyArray,
     inbox: AnyArray,
@@ -346,14 +346,112 @@ def _gather(
     seen: AnyArray,
 ) -> tuple[AnyArray, IntArray, BoolArray]:
     """Per session: lay out the row's sources (draws last), keep each live, foreign, unseen one."""
+    return _gather_in_blocks(
+        persons, inbox, by_topic, top_topics, trending, explore, out_of_network, n_in_network,
+        capacity, post_id, author, root, root_author, root_created, oldest, seen, False,
+    )  # fmt: skip
+
+
+def _gather_threaded(
+    persons: AnyArray,
+    inbox: AnyArray,
+    by_topic: AnyArray,
+    top_topics: AnyArray,
+    trending: AnyArray,
+    explore: AnyArray,
+    out_of_network: bool,
+    n_in_network: int,
+    capacity: int,
+    post_id: AnyArray,
+    author: AnyArray,
+    root: AnyArray,
+    root_author: AnyArray,
+    root_created: AnyArray,
+    oldest: int,
+    seen: AnyArray,
+) -> tuple[AnyArray, IntArray, BoolArray]:
+    """:func:`_gather` in blocks of sessions on the kernel threads.
+
+    Rows are checked here, before the threads start, so that no thread raises.
+    """
+    return _gather_in_blocks(
+        persons, inbox, by_topic, top_topics, trending, explore, out_of_network, n_in_network,
+        capacity, post_id, author, root, root_author, root_created, oldest, seen, True,
+    )  # fmt: skip
+
+
+def _gather_in_blocks(
+    persons: AnyArray,
+    inbox: AnyArray,
+    by_topic: AnyArray,
+    top_topics: AnyArray,
+    trending: AnyArray,
+    explore: AnyArray,
+    out_of_network: bool,
+    n_in_network: int,
+    capacity: int,
+    post_id: AnyArray,
+    author: AnyArray,
+    root: AnyArray,
+    root_author: AnyArray,
+    root_created: AnyArray,
+    oldest: int,
+    seen: AnyArray,
+    on_threads: bool,
+) -> tuple[AnyArray, IntArray, BoolArray]:
+    """Check the rows, then fill the candidates in one block, or one per kernel thread."""
     n = persons.size
-    n_people, width = inbox.shape
-    n_topics, pool = by_topic.shape
+    _check_rows(persons, inbox.shape[0], seen.shape[0], top_topics, by_topic.shape[0],
+                out_of_network)  # fmt: skip
+    c = _row_width(inbox, by_topic, trending, explore, out_of_network)[1]
+    ids = np.empty((n, c), np.uint32)
+    slots = np.empty((n, c), np.int64)
+    in_network = np.empty((n, c), np.bool_)
+    blocks = thread_blocks(n) if on_threads else [(0, n)]
+    run_on_threads(
+        [
+            functools.partial(
+                _gather_rows, persons[lo:hi], inbox, by_topic, top_topics[lo:hi], trending,
+                explore[lo:hi], out_of_network, n_in_network, capacity, post_id, author, root,
+                root_author, root_created, oldest, seen, ids[lo:hi], slots[lo:hi],
+                in_network[lo:hi],
+            )
+            for lo, hi in blocks
+        ]
+    )  # fmt: skip
+    return ids, slots, in_network
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_rows(
+    persons: AnyArray,
+    inbox: AnyArray,
+    by_topic: AnyArray,
+    top_topics: AnyArray,
+    trending: AnyArray,
+    explore: AnyArray,
+    out_of_network: bool,
+    n_in_network: int,
+    capacity: int,
+    post_id: AnyArray,
+    author: AnyArray,
+    root: AnyArray,
+    root_author: AnyArray,
+    root_created: AnyArray,
+    oldest: int,
+    seen: AnyArray,
+    ids: AnyArray,
+    slots: AnyArray,
+    in_network: AnyArray,
+) -> None:
+    """The rows of :func:`_gather` into ``ids``, ``slots`` and ``in_network``, rows checked."""
+    n = persons.size
+    width = inbox.shape[1]
+    pool = by_topic.shape[1]
     sourced, c = _row_width(inbox, by_topic, trending, explore, out_of_network)
-    _check_rows(persons, n_people, seen.shape[0], top_topics, n_topics, out_of_network)
-    ids = np.zeros((n, c), np.uint32)
-    slots = np.full((n, c), -1, np.int64)
-    in_network = np.zeros((n, c), np.bool_)
+    ids[:] = 0
+    slots[:] = -1
+    in_network[:] = False
     row = np.empty(c, np.uint32)
     mask = np.uint32(capacity - 1)
     n_seen = seen.shape[1]
@@ -393,51 +491,6 @@ def _gather(
             ids[i, j] = candidate
             slots[i, j] = s
             in_network[i, j] = j < n_in_network
-    return ids, slots, in_network
-
-
-@numba.njit(cache=True, parallel=True)
-def _gather_threaded(
-    persons: AnyArray,
-    inbox: AnyArray,
-    by_topic: AnyArray,
-    top_topics: AnyArray,
-    trending: AnyArray,
-    explore: AnyArray,
-    out_of_network: bool,
-    n_in_network: int,
-    capacity: int,
-    post_id: AnyArray,
-    author: AnyArray,
-    root: AnyArray,
-    root_author: AnyArray,
-    root_created: AnyArray,
-    oldest: int,
-    seen: AnyArray,
-) -> tuple[AnyArray, IntArray, BoolArray]:
-    """:func:`_gather` on the process's kernel threads, chunk by chunk of sessions.
-
-    Rows are checked here, before the threads start, so that no thread raises.
-    """
-    n = persons.size
-    _check_rows(persons, inbox.shape[0], seen.shape[0], top_topics, by_topic.shape[0],
-                out_of_network)  # fmt: skip
-    c = _row_width(inbox, by_topic, trending, explore, out_of_network)[1]
-    ids = np.empty((n, c), np.uint32)
-    slots = np.empty((n, c), np.int64)
-    in_network = np.empty((n, c), np.bool_)
-    n_chunks = n_chunks_for(n)
-    for chunk in numba.prange(n_chunks):
-        lo, hi = chunk_bounds(chunk, n_chunks, n)
-        i, s, k = _gather(
-            persons[lo:hi], inbox, by_topic, top_topics[lo:hi], trending, explore[lo:hi],
-            out_of_network, n_in_network, capacity, post_id, author, root, root_author,
-            root_created, oldest, seen,
-        )  # fmt: skip
-        ids[lo:hi] = i
-        slots[lo:hi] = s
-        in_network[lo:hi] = k
-    return ids, slots, in_network
 
 
 def gather_candidates(

@@ -13,6 +13,10 @@ with its reference to float32 rounding.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import cast
+
 import numba
 import numpy as np
 from numba import literal_unroll
@@ -21,10 +25,10 @@ from feedlab.core.arrays import AnyArray
 from feedlab.core.kernels import (
     PREFETCH_AHEAD,
     SLOTS_AHEAD,
-    chunk_bounds,
-    n_chunks_for,
     order_descending,
     prefetch,
+    run_on_threads,
+    thread_blocks,
 )
 
 _COUNTS = 4096
@@ -50,7 +54,7 @@ def _log1p_f32(value: np.float32 | float) -> float:
     return np.log1p(value)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def candidate_logits(
     rows: AnyArray,
     slots: AnyArray,
@@ -141,7 +145,6 @@ def candidate_logits(
             )  # fmt: skip
 
 
-@numba.njit(cache=True, parallel=True)
 def candidate_logits_threaded(
     rows: AnyArray,
     slots: AnyArray,
@@ -171,22 +174,23 @@ def candidate_logits_threaded(
     post_part: AnyArray,
     z: AnyArray,
 ) -> None:
-    """:func:`candidate_logits` on the process's kernel threads, chunk by chunk of pairs.
+    """:func:`candidate_logits` in blocks of pairs on the kernel threads.
 
     Every pair is computed as on one thread, so the outputs are the same. ``z`` may have more
     rows than there are pairs (a padding row), which are left alone.
     """
-    n = rows.size
-    n_chunks = n_chunks_for(n)
-    for chunk in numba.prange(n_chunks):
-        lo, hi = chunk_bounds(chunk, n_chunks, n)
-        candidate_logits(
-            rows[lo:hi], slots[lo:hi], in_network[lo:hi], persons, interest, lean, outrage,
-            topic_weight, topic_a, topic_b, slant, exclamations, root, root_created,
-            person_logit, post_logit, post_impressions, shared_weight, person_weight,
-            post_weight, bias, tick, lifetime, shared[lo:hi], person_part[lo:hi],
-            post_part[lo:hi], z[lo:hi],
-        )  # fmt: skip
+    run_on_threads(
+        [
+            functools.partial(
+                candidate_logits, rows[lo:hi], slots[lo:hi], in_network[lo:hi], persons,
+                interest, lean, outrage, topic_weight, topic_a, topic_b, slant, exclamations,
+                root, root_created, person_logit, post_logit, post_impressions, shared_weight,
+                person_weight, post_weight, bias, tick, lifetime, shared[lo:hi],
+                person_part[lo:hi], post_part[lo:hi], z[lo:hi],
+            )
+            for lo, hi in thread_blocks(rows.size)
+        ]
+    )  # fmt: skip
 
 
 @numba.njit(cache=True)
@@ -260,7 +264,6 @@ def _check_positions(position: AnyArray, valid: AnyArray, n_rows: int) -> None:
                 raise IndexError("engagement_top_k: a position is outside the prediction rows")
 
 
-@numba.njit(cache=True)
 def engagement_top_k(
     scored: AnyArray,
     position: AnyArray,
@@ -273,7 +276,6 @@ def engagement_top_k(
     powers: AnyArray,
     floor: float,
     k: int,
-    positions_checked: bool = False,
 ) -> AnyArray:
     """Feeds of the engagement ranker, ``(n, k)`` columns best first, ``-1`` where none is left.
 
@@ -286,13 +288,36 @@ def engagement_top_k(
     candidate's author is ``author[slots[i, j]]`` (``author`` the ring's column), read only for
     the valid ones; its predictions are the row ``scored[position[i, j]]`` (``scored`` the
     model's flat rows, see :meth:`~feedlab.platform.rankers.base.RankContext.flat_predictions`),
-    checked to be rows unless ``positions_checked`` says the caller checked them.
+    checked to be rows.
     """
+    _check_positions(position, valid, scored.shape[0])
+    out = np.empty((position.shape[0], k), np.int64)
+    _engagement_rows(
+        scored, position, weights, in_network, valid, slots, author, out_of_network_scale, powers,
+        floor, out,
+    )  # fmt: skip
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _engagement_rows(
+    scored: AnyArray,
+    position: AnyArray,
+    weights: AnyArray,
+    in_network: AnyArray,
+    valid: AnyArray,
+    slots: AnyArray,
+    author: AnyArray,
+    out_of_network_scale: float,
+    powers: AnyArray,
+    floor: float,
+    out: AnyArray,
+) -> None:
+    """The rows of :func:`engagement_top_k` into ``out`` ``(n, k)``, positions already checked."""
     n, c = position.shape
     n_actions = scored.shape[1]
-    if not positions_checked:
-        _check_positions(position, valid, scored.shape[0])
-    out = np.full((n, k), -1, np.int64)
+    k = out.shape[1]
+    out[:] = -1
     scale = np.float32(out_of_network_scale)
     value = np.empty(c, np.float64)  # the row's scores, in column order
     column = np.empty(c, np.int64)
@@ -303,7 +328,7 @@ def engagement_top_k(
     seen_key = np.empty(c, np.int64)
     seen_count = np.empty(c, np.int64)
     for i in range(n):
-        m = 0
+        m = np.int64(0)  # not the literal 0: one compiled ordering for every caller
         for j in range(c):
             if not valid[i, j]:
                 continue
@@ -339,10 +364,8 @@ def engagement_top_k(
             p = order[r]
             if not np.isinf(rescaled[p]):
                 out[i, r] = column[p]
-    return out
 
 
-@numba.njit(cache=True, parallel=True)
 def engagement_top_k_threaded(
     scored: AnyArray,
     position: AnyArray,
@@ -356,24 +379,25 @@ def engagement_top_k_threaded(
     floor: float,
     k: int,
 ) -> AnyArray:
-    """:func:`engagement_top_k` on the process's kernel threads, chunk by chunk of rows.
+    """:func:`engagement_top_k` in blocks of rows on the kernel threads.
 
     Positions are checked here, before the threads start, so that no thread raises.
     """
-    n = position.shape[0]
     _check_positions(position, valid, scored.shape[0])
-    out = np.empty((n, k), np.int64)
-    n_chunks = n_chunks_for(n)
-    for chunk in numba.prange(n_chunks):
-        lo, hi = chunk_bounds(chunk, n_chunks, n)
-        out[lo:hi] = engagement_top_k(
-            scored, position[lo:hi], weights, in_network[lo:hi], valid[lo:hi], slots[lo:hi], author,
-            out_of_network_scale, powers, floor, k, True,
-        )  # fmt: skip
+    out = np.empty((position.shape[0], k), np.int64)
+    run_on_threads(
+        [
+            functools.partial(
+                _engagement_rows, scored, position[lo:hi], weights, in_network[lo:hi],
+                valid[lo:hi], slots[lo:hi], author, out_of_network_scale, powers, floor,
+                out[lo:hi],
+            )
+            for lo, hi in thread_blocks(position.shape[0])
+        ]
+    )  # fmt: skip
     return out
 
 
-@numba.njit(cache=True)
 def topic_match_top_k(
     interest: AnyArray,
     topic_weight: AnyArray,
@@ -388,8 +412,24 @@ def topic_match_top_k(
     interest[topic_b]`` with the post's ``w = topic_weight`` in float64 and the session's row of
     ``interest``; ties go to the lower column, as a stable argsort orders them.
     """
+    out = np.empty((slots.shape[0], k), np.int64)
+    _topic_match_rows(interest, topic_weight, topic_a, topic_b, slots, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _topic_match_rows(
+    interest: AnyArray,
+    topic_weight: AnyArray,
+    topic_a: AnyArray,
+    topic_b: AnyArray,
+    slots: AnyArray,
+    out: AnyArray,
+) -> None:
+    """The rows of :func:`topic_match_top_k` into ``out`` ``(n, k)``."""
     n, c = slots.shape
-    out = np.full((n, k), -1, np.int64)
+    k = out.shape[1]
+    out[:] = -1
     value = np.empty(c, np.float64)
     column = np.empty(c, np.int64)
     for i in range(n):
@@ -405,10 +445,8 @@ def topic_match_top_k(
         _insertion_order(value, column, m)
         for p in range(min(k, m)):
             out[i, p] = column[p]
-    return out
 
 
-@numba.njit(cache=True, parallel=True)
 def topic_match_top_k_threaded(
     interest: AnyArray,
     topic_weight: AnyArray,
@@ -417,15 +455,17 @@ def topic_match_top_k_threaded(
     slots: AnyArray,
     k: int,
 ) -> AnyArray:
-    """:func:`topic_match_top_k` on the process's kernel threads, chunk by chunk of rows."""
-    n = slots.shape[0]
-    out = np.empty((n, k), np.int64)
-    n_chunks = n_chunks_for(n)
-    for chunk in numba.prange(n_chunks):
-        lo, hi = chunk_bounds(chunk, n_chunks, n)
-        out[lo:hi] = topic_match_top_k(
-            interest[lo:hi], topic_weight, topic_a, topic_b, slots[lo:hi], k
-        )
+    """:func:`topic_match_top_k` in blocks of rows on the kernel threads."""
+    out = np.empty((slots.shape[0], k), np.int64)
+    run_on_threads(
+        [
+            functools.partial(
+                _topic_match_rows, interest[lo:hi], topic_weight, topic_a, topic_b, slots[lo:hi],
+                out[lo:hi],
+            )
+            for lo, hi in thread_blocks(slots.shape[0])
+        ]
+    )  # fmt: skip
     return out
 
 
@@ -628,7 +668,7 @@ def count_cascades(
     return touched[:n_touched]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _seen_gradient(
     seen: AnyArray,
     actions: AnyArray,
@@ -684,7 +724,7 @@ def _seen_gradient(
     y_sum += ys
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _seen_cascades(
     seen: AnyArray,
     post_ids: AnyArray,
@@ -733,7 +773,7 @@ def _seen_cascades(
     return n_touched
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _seen_counters(
     lo: int,
     hi: int,
@@ -818,7 +858,6 @@ def distinct(values: AnyArray, n: int) -> bool:
     return True
 
 
-@numba.njit(cache=True)
 def learn_seen(
     seen: AnyArray,
     persons: AnyArray,
@@ -859,22 +898,13 @@ def learn_seen(
         The people who saw something (ascending, each once) and the live cascade roots that were
         seen (in order of first touch, each once).
     """
-    person_seen = np.zeros(counters[0].shape[0], np.bool_)
-    _seen_counters(
-        0, seen.shape[0], 0, seen, persons, post_ids, actions, dwell_seconds, root, topic_a,
-        slant, exclamations, night, counters, person_seen, seen_persons, seen_roots,
+    return _learn_seen_in_tasks(
+        seen, persons, post_ids, actions, dwell_seconds, feature_row, shared, person_part,
+        post_part, predictions, view_id, root, topic_a, slant, exclamations, night, counters,
+        post_impressions, post_actions, grad, y_sum, seen_persons, seen_roots, 1, False,
     )  # fmt: skip
-    _seen_gradient(
-        seen, actions, feature_row, shared, person_part, post_part, predictions, grad, y_sum
-    )
-    touched = np.empty(seen_roots.size, np.int64)
-    n_touched = _seen_cascades(
-        seen, post_ids, actions, view_id, root, post_impressions, post_actions, touched
-    )
-    return np.flatnonzero(person_seen), touched[:n_touched]
 
 
-@numba.njit(cache=True, parallel=True)
 def learn_seen_threaded(
     seen: AnyArray,
     persons: AnyArray,
@@ -901,48 +931,79 @@ def learn_seen_threaded(
     seen_roots: AnyArray,
     n_groups: int,
 ) -> tuple[AnyArray, AnyArray]:
-    """:func:`learn_seen` on ``n_groups`` kernel threads (the process's count).
+    """:func:`learn_seen` in tasks on the kernel threads: ``n_groups`` - 1 blocks of counters.
 
     Only for rows of distinct people (:func:`distinct`): then every counter receives exactly
     the additions, in the order, of one thread. The gradient sums (the longest part, which
-    cannot be split without changing their order) are the first group's only task; the cascade
-    counters (shared by all rows) and the rows' per-person counters, in chunks, are shared out
-    among the others (with one group, it does everything). No two tasks write the same array.
+    cannot be split without changing their order) are one task, the cascade counters (shared by
+    all rows) another, and the rows' per-person counters, in ``n_groups - 1`` blocks of rows
+    (at least one), the others. No two tasks write the same array.
+    """
+    return _learn_seen_in_tasks(
+        seen, persons, post_ids, actions, dwell_seconds, feature_row, shared, person_part,
+        post_part, predictions, view_id, root, topic_a, slant, exclamations, night, counters,
+        post_impressions, post_actions, grad, y_sum, seen_persons, seen_roots,
+        max(1, n_groups - 1), True,
+    )  # fmt: skip
+
+
+def _learn_seen_in_tasks(
+    seen: AnyArray,
+    persons: AnyArray,
+    post_ids: AnyArray,
+    actions: AnyArray,
+    dwell_seconds: AnyArray,
+    feature_row: AnyArray,
+    shared: AnyArray,
+    person_part: AnyArray,
+    post_part: AnyArray,
+    predictions: AnyArray,
+    view_id: AnyArray,
+    root: AnyArray,
+    topic_a: AnyArray,
+    slant: AnyArray,
+    exclamations: AnyArray,
+    night: bool,
+    counters: tuple[AnyArray, ...],
+    post_impressions: AnyArray,
+    post_actions: AnyArray,
+    grad: AnyArray,
+    y_sum: AnyArray,
+    seen_persons: AnyArray,
+    seen_roots: AnyArray,
+    n_blocks: int,
+    on_threads: bool,
+) -> tuple[AnyArray, AnyArray]:
+    """The three passes of :func:`learn_seen`, the counters in ``n_blocks`` blocks of rows.
+
+    One after the other, or (``on_threads``) as tasks on the kernel threads.
     """
     n = seen.shape[0]
     person_seen = np.zeros(counters[0].shape[0], np.bool_)
     touched = np.empty(seen_roots.size, np.int64)
-    n_touched = np.zeros(1, np.int64)
-    n_chunks = n_chunks_for(n)
-    starts = np.zeros(n_chunks + 1, np.int64)
-    for chunk in range(n_chunks):
-        lo, hi = chunk_bounds(chunk, n_chunks, n)
-        starts[chunk + 1] = starts[chunk] + np.count_nonzero(seen[lo:hi])
-    n_groups = max(1, n_groups)
-    for group in numba.prange(n_groups):
-        if group == 0:
-            _seen_gradient(
-                seen, actions, feature_row, shared, person_part, post_part, predictions, grad,
-                y_sum,
-            )  # fmt: skip
-        if group == min(1, n_groups - 1):
-            n_touched[0] = _seen_cascades(
-                seen, post_ids, actions, view_id, root, post_impressions, post_actions, touched
+    bounds = [(n * b // n_blocks, n * (b + 1) // n_blocks) for b in range(n_blocks)]
+    starts = [0, *np.cumsum([np.count_nonzero(seen[lo:hi]) for lo, hi in bounds[:-1]]).tolist()]
+    tasks: list[Callable[[], object]] = [
+        functools.partial(
+            _seen_gradient, seen, actions, feature_row, shared, person_part, post_part,
+            predictions, grad, y_sum,
+        ),
+        functools.partial(
+            _seen_cascades, seen, post_ids, actions, view_id, root, post_impressions,
+            post_actions, touched,
+        ),
+        *(
+            functools.partial(
+                _seen_counters, lo, hi, starts[b], seen, persons, post_ids, actions,
+                dwell_seconds, root, topic_a, slant, exclamations, night, counters, person_seen,
+                seen_persons, seen_roots,
             )
-        if n_groups == 1:
-            first, last = 0, n_chunks
-        elif group == 0:
-            first, last = 0, 0
-        else:
-            first, last = chunk_bounds(group - 1, n_groups - 1, n_chunks)
-        for chunk in range(first, last):
-            lo, hi = chunk_bounds(chunk, n_chunks, n)
-            _seen_counters(
-                lo, hi, starts[chunk], seen, persons, post_ids, actions, dwell_seconds, root,
-                topic_a, slant, exclamations, night, counters, person_seen, seen_persons,
-                seen_roots,
-            )  # fmt: skip
-    return np.flatnonzero(person_seen), touched[: n_touched[0]]
+            for b, (lo, hi) in enumerate(bounds)
+        ),
+    ]  # fmt: skip
+    results = run_on_threads(tasks) if on_threads else [task() for task in tasks]
+    n_touched = cast(int, results[1])
+    return np.flatnonzero(person_seen), touched[:n_touched]
 
 
 @numba.njit(cache=True)

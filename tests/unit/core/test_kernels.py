@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import ast
+import functools
+import multiprocessing
+import multiprocessing.queues
 import subprocess
 import sys
+import threading
+import time
 
 import numba
 import numpy as np
@@ -545,3 +550,76 @@ def test_threads_on_idle_cores_split_smaller_batches() -> None:
         assert not kernels.threaded(kernels.THREADED_MIN_ITEMS)
     finally:
         kernels.set_kernel_threads(1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 1001])
+def test_thread_blocks_cover_the_rows_once_in_order(threads: int, n: int) -> None:
+    with kernels.kernel_threads_for(threads) as allowed:
+        blocks = kernels.thread_blocks(n)
+    assert len(blocks) == min(allowed, n)
+    assert [row for lo, hi in blocks for row in range(lo, hi)] == list(range(n))
+    sizes = [hi - lo for lo, hi in blocks]
+    assert all(size > 0 for size in sizes) and max(sizes, default=0) - min(sizes, default=0) <= 1
+
+
+def test_tasks_on_threads_run_at_once_and_return_in_order() -> None:
+    """Two tasks that each wait for the other can only finish if they run at the same time."""
+    with kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core")
+        meeting = threading.Barrier(2, timeout=30)
+
+        def task(value: int) -> tuple[int, str]:
+            meeting.wait()
+            return value, threading.current_thread().name
+
+        results = kernels.run_on_threads([functools.partial(task, v) for v in (7, 8)])
+    assert [value for value, _ in results] == [7, 8]
+    assert results[0][1] != results[1][1]
+
+
+def test_a_failing_task_is_raised_after_every_task_has_finished() -> None:
+    finished: list[int] = []
+
+    def fail() -> None:
+        raise IndexError("outside")
+
+    def slow(value: int) -> int:
+        time.sleep(0.2)
+        finished.append(value)
+        return value
+
+    with kernels.kernel_threads_for(2):
+        with pytest.raises(IndexError, match="outside"):
+            kernels.run_on_threads([fail, functools.partial(slow, 1)])
+        assert finished == [1]
+        with pytest.raises(ValueError, match="second"):  # the first error in task order
+            kernels.run_on_threads([functools.partial(slow, 2), _raise_value_error])
+        assert finished == [1, 2]
+
+
+def _raise_value_error() -> None:
+    raise ValueError("second")
+
+
+def _threaded_sum_in_child(queue: multiprocessing.queues.Queue) -> None:
+    with kernels.kernel_threads_for(2):
+        queue.put(sum(kernels.run_on_threads([lambda: 1, lambda: 2])))
+
+
+def test_a_forked_child_starts_its_own_kernel_threads() -> None:
+    """A child forked after the parent started its threads must not wait on the parent's."""
+    with kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core")
+        assert kernels.run_on_threads([lambda: 1, lambda: 2]) == [1, 2]  # the parent's pool
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_threaded_sum_in_child, args=(queue,))
+        child.start()
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
+            pytest.fail("the forked child hung on its parent's kernel threads")
+    assert queue.get(timeout=5) == 3
