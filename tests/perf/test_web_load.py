@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 CLIENTS = int(os.environ.get("FEEDLAB_LOAD_CLIENTS", "200"))
 HOLD_SECONDS = float(os.environ.get("FEEDLAB_LOAD_SECONDS", "60"))
 BASELINE_SECONDS = 15.0
+DAYS = 3650  # the most a config allows: longer than the test lasts; the run is stopped at its end
 
 
 def _rss_mb() -> float:
@@ -50,7 +51,7 @@ def test_200_sse_clients_for_60_seconds(tmp_path: Path) -> None:
     from feedlab.web.forms import Limits
 
     port = _free_port()
-    app = create_app(tmp_path, limits=Limits(max_days=1000))
+    app = create_app(tmp_path, limits=Limits(max_days=DAYS))
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", backlog=512)
     )
@@ -62,7 +63,7 @@ def test_200_sse_clients_for_60_seconds(tmp_path: Path) -> None:
     try:
         launch = {
             "n_people": 200,
-            "days": 1000,
+            "days": DAYS,
             "warmup_days": 0,
             "tracked": 2,
             "arms": ["engagement"],
@@ -91,6 +92,8 @@ def test_200_sse_clients_for_60_seconds(tmp_path: Path) -> None:
         rss_during = _rss_mb()
         out, _ = clients.communicate(timeout=HOLD_SECONDS + 60)
         summary = json.loads(out)
+        status = httpx.get(f"{base}/api/live/{rid}").json()["status"]
+        assert status == "running", f"the run ended ({status}) before the clients' hold did"
         left = -1
         for _ in range(100):  # closed streams are noticed and their watchers dropped
             left = httpx.get(f"{base}/api/live/{rid}").json()["watchers"]
