@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from feedlab.core.errors import ConfigError
 from feedlab.engine.run import run_cell
-from feedlab.experiments.config import load_config
+from feedlab.experiments.config import ExperimentConfig, load_config
 from feedlab.experiments.runner import (
     partial_folder,
     plan,
@@ -28,7 +28,7 @@ class Stop(Exception):
     """Stands in for a crash at a chosen moment."""
 
 
-def _config(seed: int, people: int = 300, days: int = 3):
+def _config(seed: int, people: int = 300, days: int = 3) -> ExperimentConfig:
     return load_config(
         "social-dilemma",
         [
