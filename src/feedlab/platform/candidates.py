@@ -327,59 +327,6 @@ def _check_rows(
                     raise IndexError("gather_candidates: a topic is outside the pools")
 
 
-def _gather(
-    persons: AnyArray,
-    inbox: AnyArray,
-    by_topic: AnyArray,
-    top_topics: AnyArray,
-    trending: AnyArray,
-    explore: AnyArray,
-    out_of_network: bool,
-    n_in_network: int,
-    capacity: int,
-    post_id: AnyArray,
-    author: AnyArray,
-    root: AnyArray,
-    root_author: AnyArray,
-    root_created: AnyArray,
-    oldest: int,
-    seen: AnyArray,
-) -> tuple[AnyArray, IntArray, BoolArray]:
-    """Per session: lay out the row's sources (draws last), keep each live, foreign, unseen one."""
-    return _gather_in_blocks(
-        persons, inbox, by_topic, top_topics, trending, explore, out_of_network, n_in_network,
-        capacity, post_id, author, root, root_author, root_created, oldest, seen, False,
-    )  # fmt: skip
-
-
-def _gather_threaded(
-    persons: AnyArray,
-    inbox: AnyArray,
-    by_topic: AnyArray,
-    top_topics: AnyArray,
-    trending: AnyArray,
-    explore: AnyArray,
-    out_of_network: bool,
-    n_in_network: int,
-    capacity: int,
-    post_id: AnyArray,
-    author: AnyArray,
-    root: AnyArray,
-    root_author: AnyArray,
-    root_created: AnyArray,
-    oldest: int,
-    seen: AnyArray,
-) -> tuple[AnyArray, IntArray, BoolArray]:
-    """:func:`_gather` in blocks of sessions on the kernel threads.
-
-    Rows are checked here, before the threads start, so that no thread raises.
-    """
-    return _gather_in_blocks(
-        persons, inbox, by_topic, top_topics, trending, explore, out_of_network, n_in_network,
-        capacity, post_id, author, root, root_author, root_created, oldest, seen, True,
-    )  # fmt: skip
-
-
 def _gather_in_blocks(
     persons: AnyArray,
     inbox: AnyArray,
@@ -420,6 +367,13 @@ def _gather_in_blocks(
         ]
     )  # fmt: skip
     return ids, slots, in_network
+
+
+_gather = functools.partial(_gather_in_blocks, on_threads=False)
+"""Per session: lay out the row's sources (draws last), keep each live, foreign, unseen one."""
+
+_gather_threaded = functools.partial(_gather_in_blocks, on_threads=True)
+""":func:`_gather` in blocks of sessions on the kernel threads (rows checked before they start)."""
 
 
 @numba.njit(cache=True, nogil=True)

@@ -276,6 +276,7 @@ def engagement_top_k(
     powers: AnyArray,
     floor: float,
     k: int,
+    on_threads: bool = False,
 ) -> AnyArray:
     """Feeds of the engagement ranker, ``(n, k)`` columns best first, ``-1`` where none is left.
 
@@ -288,15 +289,27 @@ def engagement_top_k(
     candidate's author is ``author[slots[i, j]]`` (``author`` the ring's column), read only for
     the valid ones; its predictions are the row ``scored[position[i, j]]`` (``scored`` the
     model's flat rows, see :meth:`~feedlab.platform.rankers.base.RankContext.flat_predictions`),
-    checked to be rows.
+    checked to be rows before any is ranked. ``on_threads`` ranks a block of rows per kernel
+    thread (:data:`engagement_top_k_threaded`), each row as on one thread.
     """
+    n = position.shape[0]
     _check_positions(position, valid, scored.shape[0])
-    out = np.empty((position.shape[0], k), np.int64)
-    _engagement_rows(
-        scored, position, weights, in_network, valid, slots, author, out_of_network_scale, powers,
-        floor, out,
+    out = np.empty((n, k), np.int64)
+    run_on_threads(
+        [
+            functools.partial(
+                _engagement_rows, scored, position[lo:hi], weights, in_network[lo:hi],
+                valid[lo:hi], slots[lo:hi], author, out_of_network_scale, powers, floor,
+                out[lo:hi],
+            )
+            for lo, hi in (thread_blocks(n) if on_threads else [(0, n)])
+        ]
     )  # fmt: skip
     return out
+
+
+engagement_top_k_threaded = functools.partial(engagement_top_k, on_threads=True)
+""":func:`engagement_top_k` in blocks of rows on the kernel threads."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -366,38 +379,6 @@ def _engagement_rows(
                 out[i, r] = column[p]
 
 
-def engagement_top_k_threaded(
-    scored: AnyArray,
-    position: AnyArray,
-    weights: AnyArray,
-    in_network: AnyArray,
-    valid: AnyArray,
-    slots: AnyArray,
-    author: AnyArray,
-    out_of_network_scale: float,
-    powers: AnyArray,
-    floor: float,
-    k: int,
-) -> AnyArray:
-    """:func:`engagement_top_k` in blocks of rows on the kernel threads.
-
-    Positions are checked here, before the threads start, so that no thread raises.
-    """
-    _check_positions(position, valid, scored.shape[0])
-    out = np.empty((position.shape[0], k), np.int64)
-    run_on_threads(
-        [
-            functools.partial(
-                _engagement_rows, scored, position[lo:hi], weights, in_network[lo:hi],
-                valid[lo:hi], slots[lo:hi], author, out_of_network_scale, powers, floor,
-                out[lo:hi],
-            )
-            for lo, hi in thread_blocks(position.shape[0])
-        ]
-    )  # fmt: skip
-    return out
-
-
 def topic_match_top_k(
     interest: AnyArray,
     topic_weight: AnyArray,
@@ -405,16 +386,31 @@ def topic_match_top_k(
     topic_b: AnyArray,
     slots: AnyArray,
     k: int,
+    on_threads: bool = False,
 ) -> AnyArray:
     """Feeds of the content-filtering ranker, ``(n, k)`` columns best first, ``-1`` for none.
 
     The score of a candidate (``slots >= 0``) is ``w * interest[topic_a] + (1 - w) *
     interest[topic_b]`` with the post's ``w = topic_weight`` in float64 and the session's row of
-    ``interest``; ties go to the lower column, as a stable argsort orders them.
+    ``interest``; ties go to the lower column, as a stable argsort orders them. ``on_threads``
+    ranks a block of rows per kernel thread (:data:`topic_match_top_k_threaded`).
     """
-    out = np.empty((slots.shape[0], k), np.int64)
-    _topic_match_rows(interest, topic_weight, topic_a, topic_b, slots, out)
+    n = slots.shape[0]
+    out = np.empty((n, k), np.int64)
+    run_on_threads(
+        [
+            functools.partial(
+                _topic_match_rows, interest[lo:hi], topic_weight, topic_a, topic_b, slots[lo:hi],
+                out[lo:hi],
+            )
+            for lo, hi in (thread_blocks(n) if on_threads else [(0, n)])
+        ]
+    )  # fmt: skip
     return out
+
+
+topic_match_top_k_threaded = functools.partial(topic_match_top_k, on_threads=True)
+""":func:`topic_match_top_k` in blocks of rows on the kernel threads."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -445,28 +441,6 @@ def _topic_match_rows(
         _insertion_order(value, column, m)
         for p in range(min(k, m)):
             out[i, p] = column[p]
-
-
-def topic_match_top_k_threaded(
-    interest: AnyArray,
-    topic_weight: AnyArray,
-    topic_a: AnyArray,
-    topic_b: AnyArray,
-    slots: AnyArray,
-    k: int,
-) -> AnyArray:
-    """:func:`topic_match_top_k` in blocks of rows on the kernel threads."""
-    out = np.empty((slots.shape[0], k), np.int64)
-    run_on_threads(
-        [
-            functools.partial(
-                _topic_match_rows, interest[lo:hi], topic_weight, topic_a, topic_b, slots[lo:hi],
-                out[lo:hi],
-            )
-            for lo, hi in thread_blocks(slots.shape[0])
-        ]
-    )  # fmt: skip
-    return out
 
 
 @numba.njit(cache=True)
@@ -882,6 +856,7 @@ def learn_seen(
     y_sum: AnyArray,
     seen_persons: AnyArray,
     seen_roots: AnyArray,
+    n_groups: int = 0,
 ) -> tuple[AnyArray, AnyArray]:
     """A tick's impressions: the heads' gradient and every counter, in place.
 
@@ -891,94 +866,22 @@ def learn_seen(
     the flat lists the reference gathers first. ``counters`` are the model's per-person buffers
     in the order of :func:`count_impressions`. Also writes who saw which cascade root, in that
     order, into ``seen_persons`` and ``seen_roots`` (``(n_seen,)`` each, for the seen memory).
-    Three passes (gradient, cascades, per-person counters): each keeps its sums apart from the
-    others' arrays, which one fused pass could not.
+    Three compiled passes (gradient, cascades, per-person counters): each keeps its sums apart
+    from the others' arrays, which one fused pass could not.
+
+    With ``n_groups`` of 1 or more (:data:`learn_seen_threaded`), the passes are tasks on the
+    kernel threads, the per-person counters in ``n_groups - 1`` blocks of rows (at least one).
+    Only for rows of distinct people (:func:`distinct`): then every counter receives exactly
+    the additions, in the order, of one thread; the gradient sums (the longest part, which
+    cannot be split without changing their order) and the cascade counters (shared by all rows)
+    are one task each. No two tasks write the same array.
 
     Returns:
         The people who saw something (ascending, each once) and the live cascade roots that were
         seen (in order of first touch, each once).
     """
-    return _learn_seen_in_tasks(
-        seen, persons, post_ids, actions, dwell_seconds, feature_row, shared, person_part,
-        post_part, predictions, view_id, root, topic_a, slant, exclamations, night, counters,
-        post_impressions, post_actions, grad, y_sum, seen_persons, seen_roots, 1, False,
-    )  # fmt: skip
-
-
-def learn_seen_threaded(
-    seen: AnyArray,
-    persons: AnyArray,
-    post_ids: AnyArray,
-    actions: AnyArray,
-    dwell_seconds: AnyArray,
-    feature_row: AnyArray,
-    shared: AnyArray,
-    person_part: AnyArray,
-    post_part: AnyArray,
-    predictions: AnyArray,
-    view_id: AnyArray,
-    root: AnyArray,
-    topic_a: AnyArray,
-    slant: AnyArray,
-    exclamations: AnyArray,
-    night: bool,
-    counters: tuple[AnyArray, ...],
-    post_impressions: AnyArray,
-    post_actions: AnyArray,
-    grad: AnyArray,
-    y_sum: AnyArray,
-    seen_persons: AnyArray,
-    seen_roots: AnyArray,
-    n_groups: int,
-) -> tuple[AnyArray, AnyArray]:
-    """:func:`learn_seen` in tasks on the kernel threads: ``n_groups`` - 1 blocks of counters.
-
-    Only for rows of distinct people (:func:`distinct`): then every counter receives exactly
-    the additions, in the order, of one thread. The gradient sums (the longest part, which
-    cannot be split without changing their order) are one task, the cascade counters (shared by
-    all rows) another, and the rows' per-person counters, in ``n_groups - 1`` blocks of rows
-    (at least one), the others. No two tasks write the same array.
-    """
-    return _learn_seen_in_tasks(
-        seen, persons, post_ids, actions, dwell_seconds, feature_row, shared, person_part,
-        post_part, predictions, view_id, root, topic_a, slant, exclamations, night, counters,
-        post_impressions, post_actions, grad, y_sum, seen_persons, seen_roots,
-        max(1, n_groups - 1), True,
-    )  # fmt: skip
-
-
-def _learn_seen_in_tasks(
-    seen: AnyArray,
-    persons: AnyArray,
-    post_ids: AnyArray,
-    actions: AnyArray,
-    dwell_seconds: AnyArray,
-    feature_row: AnyArray,
-    shared: AnyArray,
-    person_part: AnyArray,
-    post_part: AnyArray,
-    predictions: AnyArray,
-    view_id: AnyArray,
-    root: AnyArray,
-    topic_a: AnyArray,
-    slant: AnyArray,
-    exclamations: AnyArray,
-    night: bool,
-    counters: tuple[AnyArray, ...],
-    post_impressions: AnyArray,
-    post_actions: AnyArray,
-    grad: AnyArray,
-    y_sum: AnyArray,
-    seen_persons: AnyArray,
-    seen_roots: AnyArray,
-    n_blocks: int,
-    on_threads: bool,
-) -> tuple[AnyArray, AnyArray]:
-    """The three passes of :func:`learn_seen`, the counters in ``n_blocks`` blocks of rows.
-
-    One after the other, or (``on_threads``) as tasks on the kernel threads.
-    """
     n = seen.shape[0]
+    n_blocks = max(1, n_groups - 1)
     person_seen = np.zeros(counters[0].shape[0], np.bool_)
     touched = np.empty(seen_roots.size, np.int64)
     bounds = [(n * b // n_blocks, n * (b + 1) // n_blocks) for b in range(n_blocks)]
@@ -1001,9 +904,14 @@ def _learn_seen_in_tasks(
             for b, (lo, hi) in enumerate(bounds)
         ),
     ]  # fmt: skip
-    results = run_on_threads(tasks) if on_threads else [task() for task in tasks]
+    results = run_on_threads(tasks) if n_groups > 0 else [task() for task in tasks]
     n_touched = cast(int, results[1])
     return np.flatnonzero(person_seen), touched[:n_touched]
+
+
+learn_seen_threaded = learn_seen
+""":func:`learn_seen` on the kernel threads, called with its last argument ``n_groups`` (the
+process's thread count): a name of its own, for callers to choose it by."""
 
 
 @numba.njit(cache=True)
