@@ -39,6 +39,7 @@ import functools
 import gc
 import os
 import platform
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -172,15 +173,38 @@ def threaded(items: int) -> bool:
 
 
 _pool: tuple[ThreadPoolExecutor, int] | None = None  # the kernel threads, and how many
+_pool_lock = threading.Lock()  # taken to start or grow the pool
+_pool_thread = threading.local()  # ``inside`` is set on the pool's own threads
 
 
 def _forget_pool() -> None:
     """Drop the thread pool in a forked child: the parent's threads do not exist there."""
-    global _pool
+    global _pool, _pool_lock
     _pool = None
+    _pool_lock = threading.Lock()  # another thread of the parent may have held it
 
 
 os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _mark_pool_thread() -> None:
+    _pool_thread.inside = True
+
+
+def _kernel_pool(size: int) -> ThreadPoolExecutor:
+    """The pool of kernel threads, with at least ``size`` threads (started or grown here)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[1] < size:
+            previous = _pool
+            pool = ThreadPoolExecutor(
+                size, thread_name_prefix="feedlab-kernels", initializer=_mark_pool_thread
+            )
+            _pool = (pool, size)
+            if previous is not None:
+                previous[0].shutdown(wait=False)  # what it was given still runs
+        return _pool[0]
+
 
 T = TypeVar("T")
 
@@ -203,17 +227,14 @@ def run_on_threads(tasks: Sequence[Callable[[], T]]) -> list[T]:
     releases the GIL: compiled kernels declared ``nogil=True`` and NumPy's ufunc loops. The
     tasks must not write the same memory; each then computes what it would alone, so results
     never depend on the thread count or the order the tasks finish. Every task has finished
-    when this returns or raises (the first error, in task order, is raised).
+    when this returns or raises (the first error, in task order, is raised). Threads of a
+    process may call it at once (live runs do); a task that calls it runs its tasks in turn,
+    where waiting on the pool it runs on could wait forever.
     """
-    global _pool
-    if len(tasks) <= 1 or _threads == 1:
-        return [task() for task in tasks]
-    if _pool is None or _pool[1] < _threads - 1:
-        if _pool is not None:
-            _pool[0].shutdown()
-        pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="feedlab-kernels")
-        _pool = (pool, _threads - 1)
-    futures = [_pool[0].submit(task) for task in tasks[1:]]
+    if len(tasks) <= 1 or _threads == 1 or getattr(_pool_thread, "inside", False):
+        return [task() for task in tasks]  # a task that asks for threads runs its own in turn
+    pool = _kernel_pool(_threads - 1)
+    futures = [pool.submit(task) for task in tasks[1:]]
     outcomes: list[tuple[T | None, BaseException | None]] = []
     try:
         outcomes.append((tasks[0](), None))

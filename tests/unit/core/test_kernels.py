@@ -10,6 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numba
 import numpy as np
@@ -623,3 +626,46 @@ def test_a_forked_child_starts_its_own_kernel_threads() -> None:
             child.kill()
             pytest.fail("the forked child hung on its parent's kernel threads")
     assert queue.get(timeout=5) == 3
+
+
+R = TypeVar("R")
+
+
+def _within_seconds(seconds: float, work: Callable[[], R]) -> R:
+    """Run ``work`` in a daemon thread; fail the test if it has not returned in ``seconds``."""
+    out: list[R] = []
+    worker = threading.Thread(target=lambda: out.append(work()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        pytest.fail(f"still waiting after {seconds} s: the kernel threads deadlocked")
+    return out[0]
+
+
+def test_a_task_that_asks_for_threads_runs_its_tasks_in_turn() -> None:
+    """A task on the pool's one thread asking for threads would otherwise wait on itself."""
+
+    def inner() -> list[int]:
+        return kernels.run_on_threads([lambda: 1, lambda: 2])
+
+    with kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core")
+        got = _within_seconds(30, lambda: kernels.run_on_threads([inner, inner]))
+    assert got == [[1, 2], [1, 2]]
+
+
+def test_threads_of_a_process_may_ask_for_kernel_threads_at_once() -> None:
+    """Two callers (two live runs, say) share the pool, each getting its own results."""
+    with kernels.kernel_threads_for(2) as threads:
+        if threads < 2:
+            pytest.skip("one core")
+
+        def caller(base: int) -> list[list[int]]:
+            tasks = [functools.partial(lambda v: v, base + t) for t in range(5)]
+            return [kernels.run_on_threads(tasks) for _ in range(200)]
+
+        with ThreadPoolExecutor(4) as callers:
+            runs = _within_seconds(60, lambda: list(callers.map(caller, [0, 100, 200, 300])))
+    for base, results in zip([0, 100, 200, 300], runs, strict=True):
+        assert results == [[base + t for t in range(5)]] * 200
