@@ -209,13 +209,13 @@ def _kernel_pool(size: int) -> ThreadPoolExecutor:
 T = TypeVar("T")
 
 
-def thread_blocks(n: int) -> list[tuple[int, int]]:
-    """Bounds ``[lo, hi)`` splitting ``n`` rows into one contiguous block per kernel thread.
+def thread_blocks(n: int, parts: int | None = None) -> list[tuple[int, int]]:
+    """Bounds ``[lo, hi)`` splitting ``n`` rows into contiguous blocks, in order.
 
-    As many blocks as threads, of sizes differing by at most one, none empty (fewer blocks than
-    threads when ``n`` is smaller; none when it is 0).
+    ``parts`` blocks (default: one per kernel thread), of sizes differing by at most one, none
+    empty (fewer blocks when ``n`` is smaller; none when it is 0).
     """
-    parts = min(_threads, n)
+    parts = min(_threads if parts is None else max(1, parts), n)
     return [(n * t // parts, n * (t + 1) // parts) for t in range(parts)]
 
 
@@ -929,17 +929,12 @@ def _ring_push_csr_threaded(
     every ring row ends as on one thread; the random writes, the slow part, are shared out.
     The groups must have been checked (:func:`_check_csr_push`).
     """
-    n_rows = ring.shape[0]
-    parts = max(1, min(n_parts, n_rows))
     run_on_threads(
         [
-            functools.partial(
-                _push_csr_rows, ring, head, indptr, members, sources, values,
-                n_rows * part // parts, n_rows * (part + 1) // parts,
-            )
-            for part in range(parts)
+            functools.partial(_push_csr_rows, ring, head, indptr, members, sources, values, lo, hi)
+            for lo, hi in thread_blocks(ring.shape[0], n_parts)
         ]
-    )  # fmt: skip
+    )
 
 
 def ring_push_csr_reference(

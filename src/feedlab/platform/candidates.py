@@ -38,6 +38,7 @@ from pydantic import Field, model_validator
 from feedlab.core.arrays import AnyArray, BoolArray, IntArray, U32Array
 from feedlab.core.errors import ConfigError
 from feedlab.core.kernels import (
+    kernel_threads,
     probe,
     repeated_keys,
     ring_push,
@@ -354,7 +355,6 @@ def _gather_in_blocks(
     ids = np.empty((n, c), np.uint32)
     slots = np.empty((n, c), np.int64)
     in_network = np.empty((n, c), np.bool_)
-    blocks = thread_blocks(n) if on_threads else [(0, n)]
     run_on_threads(
         [
             functools.partial(
@@ -363,7 +363,7 @@ def _gather_in_blocks(
                 root_author, root_created, oldest, seen, ids[lo:hi], slots[lo:hi],
                 in_network[lo:hi],
             )
-            for lo, hi in blocks
+            for lo, hi in thread_blocks(n, kernel_threads() if on_threads else 1)
         ]
     )  # fmt: skip
     return ids, slots, in_network

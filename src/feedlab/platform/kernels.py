@@ -25,6 +25,7 @@ from feedlab.core.arrays import AnyArray
 from feedlab.core.kernels import (
     PREFETCH_AHEAD,
     SLOTS_AHEAD,
+    kernel_threads,
     order_descending,
     prefetch,
     run_on_threads,
@@ -302,7 +303,7 @@ def engagement_top_k(
                 valid[lo:hi], slots[lo:hi], author, out_of_network_scale, powers, floor,
                 out[lo:hi],
             )
-            for lo, hi in (thread_blocks(n) if on_threads else [(0, n)])
+            for lo, hi in thread_blocks(n, kernel_threads() if on_threads else 1)
         ]
     )  # fmt: skip
     return out
@@ -403,7 +404,7 @@ def topic_match_top_k(
                 _topic_match_rows, interest[lo:hi], topic_weight, topic_a, topic_b, slots[lo:hi],
                 out[lo:hi],
             )
-            for lo, hi in (thread_blocks(n) if on_threads else [(0, n)])
+            for lo, hi in thread_blocks(n, kernel_threads() if on_threads else 1)
         ]
     )  # fmt: skip
     return out
@@ -881,10 +882,9 @@ def learn_seen(
         seen (in order of first touch, each once).
     """
     n = seen.shape[0]
-    n_blocks = max(1, n_groups - 1)
     person_seen = np.zeros(counters[0].shape[0], np.bool_)
     touched = np.empty(seen_roots.size, np.int64)
-    bounds = [(n * b // n_blocks, n * (b + 1) // n_blocks) for b in range(n_blocks)]
+    bounds = thread_blocks(n, max(1, n_groups - 1))
     starts = [0, *np.cumsum([np.count_nonzero(seen[lo:hi]) for lo, hi in bounds[:-1]]).tolist()]
     tasks: list[Callable[[], object]] = [
         functools.partial(

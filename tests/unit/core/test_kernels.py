@@ -566,6 +566,16 @@ def test_thread_blocks_cover_the_rows_once_in_order(threads: int, n: int) -> Non
     assert all(size > 0 for size in sizes) and max(sizes, default=0) - min(sizes, default=0) <= 1
 
 
+@pytest.mark.parametrize("parts", [1, 3, 80])
+@pytest.mark.parametrize("n", [0, 2, 1001])
+def test_thread_blocks_of_a_given_count(parts: int, n: int) -> None:
+    blocks = kernels.thread_blocks(n, parts)  # whatever the kernel threads
+    assert len(blocks) == min(parts, n)
+    assert [row for lo, hi in blocks for row in range(lo, hi)] == list(range(n))
+    sizes = [hi - lo for lo, hi in blocks]
+    assert all(size > 0 for size in sizes) and max(sizes, default=0) - min(sizes, default=0) <= 1
+
+
 def test_tasks_on_threads_run_at_once_and_return_in_order() -> None:
     """Two tasks that each wait for the other can only finish if they run at the same time."""
     with kernels.kernel_threads_for(2) as threads:
